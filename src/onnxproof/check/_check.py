@@ -1,0 +1,76 @@
+"""Run onnx.checker (full_check) and strict shape inference; failures name the node."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import onnx
+
+from onnxproof.check._info import model_info
+from onnxproof.errors import CheckError, InputSpecError
+from onnxproof.results import CheckReport
+
+
+def check_model(path: str | Path) -> CheckReport:
+    """Check one file. A file that cannot be read at all is an InputSpecError (bad input)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputSpecError(f"ONNX file {path} does not exist", hint="check the path")
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception as exc:
+        raise InputSpecError(
+            f"{path} is not a readable ONNX model: {type(exc).__name__}: {exc}",
+            hint="pass a .onnx file written by an exporter",
+        ) from exc
+    checker_error = None
+    try:
+        # The path form follows external data and handles models over 2 GB.
+        onnx.checker.check_model(str(path), full_check=True)
+    except Exception as exc:  # ValidationError, InferenceError, and C++ errors alike
+        checker_error = _explain(model, exc)
+    inference_error = None
+    inference_passed: bool | None = None
+    if checker_error is None:
+        # check_model(full_check=True) runs strict shape inference itself: it passed too.
+        inference_passed = True
+    else:
+        try:
+            onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True)
+            inference_passed = True
+        except Exception as exc:
+            inference_passed = False
+            inference_error = _explain(model, exc)
+    return CheckReport(
+        path=str(path),
+        checker_passed=checker_error is None,
+        checker_error=checker_error,
+        shape_inference_passed=inference_passed,
+        shape_inference_error=inference_error,
+        info=model_info(model, path),
+    )
+
+
+def _explain(model: onnx.ModelProto, exc: BaseException) -> str:
+    """The checker's message, first lines only, with the node named when it can be found."""
+    text = str(exc).strip()
+    lines = [line for line in text.splitlines() if line.strip()]
+    short = " ".join(lines[:3])[:500]
+    named = {n.name for n in model.graph.node if n.name}
+    node = next((n for n in named if n and n in text), None)
+    if node is None:
+        op_types = {n.op_type: n.name for n in model.graph.node}
+        node = next(
+            (f"{name or '(unnamed)'} ({op})" for op, name in op_types.items() if op in text), None
+        )
+    where = f"node {node}: " if node else ""
+    return f"{where}{type(exc).__name__}: {short}"
+
+
+def require_valid(report: CheckReport) -> None:
+    """Raise CheckError when the checker rejected the file (for callers that need a valid one)."""
+    if not report.checker_passed:
+        raise CheckError(
+            f"onnx.checker rejected {report.path}: {report.checker_error}",
+            hint="re-export with a supported opset, or fix the node named above",
+        )

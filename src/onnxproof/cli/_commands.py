@@ -1,0 +1,213 @@
+"""Commands: run, export, check, verify. Each is one library call and a render."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+import onnxproof
+from onnxproof.cli._common import (
+    Sink,
+    common_options,
+    handle_errors,
+    model_options,
+    setup_logging,
+    tolerance_options,
+)
+from onnxproof.errors import ExportError
+from onnxproof.results import Finding, RunReport
+from onnxproof.specs import Severity
+
+EXPORTERS = ("auto", "dynamo", "torchscript")
+
+
+def export_options(func):  # type: ignore[no-untyped-def]
+    func = click.option(
+        "--opset",
+        type=int,
+        default=18,
+        show_default=True,
+        help="ONNX opset to ask for (18: see README).",
+    )(func)
+    func = click.option(
+        "--exporter",
+        type=click.Choice(EXPORTERS),
+        default="auto",
+        show_default=True,
+        help="auto tries dynamo, then torchscript.",
+    )(func)
+    return click.option("-o", "--output", type=click.Path(), help="Where to write the .onnx file.")(
+        func
+    )
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(onnxproof.__version__, prog_name="onnxproof")
+def app() -> None:
+    """Export a PyTorch model to ONNX and prove the file computes what the model computes.
+
+    Exit codes: 0 passed · 1 the model failed a check · 2 bad usage or input · 3 could not judge.
+    """
+
+
+@app.command()
+@click.argument("model", required=False)
+@model_options
+@export_options
+@tolerance_options
+@common_options
+@handle_errors
+def run(
+    model,
+    inputs,
+    weights,
+    output,
+    exporter,
+    opset,
+    atol,
+    rtol,
+    seed,
+    fail_on,
+    json_path,
+    verbose,
+    quiet,
+    debug,
+):  # type: ignore[no-untyped-def]
+    """Export MODEL, check the file and verify parity with ONNX Runtime.
+
+    MODEL is path/to/file.py:Name, package.module:Name, a .pt2 program or a TorchScript archive;
+    without it, the built-in example (the tutorial's SimpleNet) runs.
+    """
+    setup_logging(verbose)
+    sink = Sink(quiet=quiet or json_path == "-")
+    try:
+        report = onnxproof.run(
+            model,
+            inputs=inputs or None,
+            output=output,
+            weights=weights,
+            exporter=exporter,
+            opset=opset,
+            atol=atol,
+            rtol=rtol,
+            seed=seed,
+            fail_on=fail_on,
+            verbose=verbose,
+        )
+    except ExportError as exc:
+        if json_path:
+            _write(_failed_export_report(model, exc), json_path)
+        raise
+    _finish(sink, report, json_path)
+
+
+@app.command()
+@click.argument("model", required=False)
+@model_options
+@export_options
+@common_options
+@handle_errors
+def export(model, inputs, weights, output, exporter, opset, verbose, quiet, debug):  # type: ignore[no-untyped-def]
+    """Export MODEL to ONNX (eval mode, no_grad, dynamic dims as named in --input)."""
+    from onnxproof.report import render_check, render_export
+
+    setup_logging(verbose)
+    sink = Sink(quiet=quiet)
+    result = onnxproof.export(
+        model,
+        inputs=inputs or None,
+        output=output,
+        weights=weights,
+        exporter=exporter,
+        opset=opset,
+        verbose=verbose,
+    )
+    check = onnxproof.check(result.onnx_path)
+    for part in render_export(result) + render_check(check):
+        sink.show(part)
+    sys.exit(0 if check.passed else 1)
+
+
+@app.command()
+@click.argument("onnx_file", type=click.Path())
+@click.option("--json", "json_path", type=click.Path(), help="Write the check report as JSON.")
+@common_options
+@handle_errors
+def check(onnx_file, json_path, verbose, quiet, debug):  # type: ignore[no-untyped-def]
+    """Run onnx.checker and shape inference on ONNX_FILE and describe it. Never imports torch."""
+    from onnxproof.report import render_check
+
+    setup_logging(verbose)
+    sink = Sink(quiet=quiet or json_path == "-")
+    report = onnxproof.check(onnx_file)
+    if json_path:
+        _write(report, json_path)
+    for part in render_check(report):
+        sink.show(part)
+    sys.exit(0 if report.passed else 1)
+
+
+@app.command()
+@click.argument("model")
+@click.argument("onnx_file", type=click.Path())
+@model_options
+@tolerance_options
+@common_options
+@handle_errors
+def verify(
+    model, onnx_file, inputs, weights, atol, rtol, seed, fail_on, json_path, verbose, quiet, debug
+):  # type: ignore[no-untyped-def]
+    """Verify ONNX_FILE against MODEL in PyTorch on seeded inputs at several sizes."""
+    setup_logging(verbose)
+    sink = Sink(quiet=quiet or json_path == "-")
+    report = onnxproof.verify(
+        model,
+        onnx_file,
+        inputs=inputs or None,
+        weights=weights,
+        atol=atol,
+        rtol=rtol,
+        seed=seed,
+        fail_on=fail_on,
+    )
+    _finish(sink, report, json_path)
+
+
+def _finish(sink: Sink, report: RunReport, json_path: str | None) -> None:
+    from onnxproof.report import render_run
+
+    if json_path:
+        _write(report, json_path)
+    sink.show(render_run(report))
+    sys.exit({"pass": 0, "fail": 1}.get(report.status, 3))
+
+
+def _write(record, json_path: str) -> None:  # type: ignore[no-untyped-def]
+    from onnxproof.report import write_json
+
+    write_json(record, json_path)
+
+
+def _failed_export_report(model: str | None, exc: ExportError) -> RunReport:
+    finding = Finding(
+        code="export-failed", severity=Severity.ERROR, message=exc.message, hint=exc.hint or ""
+    )
+    return RunReport(
+        status="fail",
+        model=model or "builtin:SimpleNet",
+        onnx_path=None,
+        exporter=None,
+        export_attempts=getattr(exc, "attempts", ()),
+        opset=None,
+        opset_requested=None,
+        inputs=(),
+        outputs=(),
+        findings=(finding,),
+        verification=None,
+        check=None,
+    )
+
+
+def main() -> None:
+    app()

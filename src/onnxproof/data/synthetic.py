@@ -1,0 +1,101 @@
+"""Seeded synthetic inputs: several sizes of every dynamic dim, several draws at each size.
+
+The same (seed, index) gives the same arrays everywhere, so every runtime sees identical feeds
+and a failing case can be regenerated from its index alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from onnxproof.specs import TensorSpec, dynamic_dim_names
+
+#: Sizes every dynamic dim is tried at besides its example size: 1 (the size exporters like to
+#: specialize), 2, and an odd size that matches no common example.
+EXTRA_SIZES = (1, 2, 7)
+
+#: Draw styles. A single standard-normal draw leaves a branch that tracing froze on one path
+#: (``if x.sum() > 0``) unexercised; mostly-positive, mostly-negative and wide draws take both.
+DRAWS = ("normal", "positive", "negative", "wide")
+
+#: Integer inputs without a range in their spec get values in this inclusive range.
+DEFAULT_INT_RANGE = (0, 9)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Case:
+    """One verification case: the feeds, and how they were made."""
+
+    index: int
+    sizes: dict[str, int]
+    draw: str
+    feeds: dict[str, np.ndarray]
+
+
+def case_sizes(specs: tuple[TensorSpec, ...]) -> list[dict[str, int]]:
+    """Size assignments: the example sizes first, then every dynamic dim at each extra size."""
+    names = dynamic_dim_names(specs)
+    example = {d.name: d.size for s in specs for d in s.dims if d.name is not None}
+    result = [example]
+    for size in EXTRA_SIZES:
+        assignment = dict.fromkeys(names, size)
+        if assignment not in result:
+            result.append(assignment)
+    return result
+
+
+def synthetic_cases(
+    specs: tuple[TensorSpec, ...],
+    *,
+    seed: int = 0,
+    draws: tuple[str, ...] = DRAWS,
+    sizes: list[dict[str, int]] | None = None,
+) -> Iterator[Case]:
+    """Every (sizes, draw) combination, in a stable order, each seeded by its index."""
+    index = 0
+    for assignment in sizes if sizes is not None else case_sizes(specs):
+        for draw in draws:
+            rng = np.random.default_rng([seed, index])
+            feeds = {s.name: _draw_array(s, s.shape_for(assignment), draw, rng) for s in specs}
+            yield Case(index=index, sizes=dict(assignment), draw=draw, feeds=feeds)
+            index += 1
+
+
+def _draw_array(
+    spec: TensorSpec, shape: tuple[int, ...], draw: str, rng: np.random.Generator
+) -> np.ndarray:
+    if spec.dtype == "bool":
+        return rng.random(shape) < 0.5
+    if spec.is_integer:
+        low, high = spec.value_range or DEFAULT_INT_RANGE
+        return rng.integers(int(low), int(high), size=shape, endpoint=True).astype(spec.dtype)
+    values = _float_draw(spec, shape, draw, rng)
+    return values.astype(_numpy_float(spec.dtype))
+
+
+def _float_draw(
+    spec: TensorSpec, shape: tuple[int, ...], draw: str, rng: np.random.Generator
+) -> np.ndarray:
+    if spec.value_range is not None:
+        low, high = spec.value_range
+        mid = (low + high) / 2
+        bounds = {"positive": (mid, high), "negative": (low, mid)}.get(draw, (low, high))
+        return rng.uniform(bounds[0], bounds[1], size=shape)
+    if draw == "positive":
+        return np.abs(rng.normal(1.0, 1.0, size=shape)) + 0.5
+    if draw == "negative":
+        return -np.abs(rng.normal(1.0, 1.0, size=shape)) - 0.5
+    if draw == "wide":
+        return rng.uniform(-10.0, 10.0, size=shape)
+    return rng.standard_normal(size=shape)
+
+
+def _numpy_float(dtype: str) -> np.dtype:
+    if dtype == "bfloat16":
+        import ml_dtypes
+
+        return np.dtype(ml_dtypes.bfloat16)
+    return np.dtype(dtype)

@@ -1,0 +1,179 @@
+"""Export a loaded model to ONNX through the strategy chain, recording every attempt."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import onnx
+import torch
+
+import onnxproof
+from onnxproof.errors import ExportError
+from onnxproof.export._capture import capture_console
+from onnxproof.export._dryrun import dry_run
+from onnxproof.export._messages import describe
+from onnxproof.export._modes import eval_mode, training_submodules
+from onnxproof.export._strategies import (
+    EXPORTER_CHOICES,
+    STRATEGIES,
+    AttemptOutcome,
+    ExportRequest,
+    strategies_for,
+)
+from onnxproof.export._write import finalize
+from onnxproof.lint.export_rules import export_findings
+from onnxproof.results import ExportAttempt, ExportResult
+from onnxproof.runtimes.torch_eager import flatten_outputs, to_tensor
+from onnxproof.specs import TensorSpec
+
+log = logging.getLogger(__name__)
+
+#: Default opset. The dynamo exporter in torch 2.13 translates at 18 and only down-converts a lower
+#: request; 18 is what ONNX Runtime >= 1.14, TensorRT >= 8.6 and OpenVINO >= 2023 all accept.
+DEFAULT_OPSET = 18
+
+
+def export_model(
+    module: torch.nn.Module,
+    specs: tuple[TensorSpec, ...],
+    output: str | Path,
+    *,
+    args: tuple[Any, ...],
+    reference: str = "<module>",
+    exporter: str = "auto",
+    opset: int = DEFAULT_OPSET,
+    verbose: bool = False,
+    training_modules: tuple[str, ...] | None = None,
+    built_here: bool = False,
+    exported_program: Any = None,
+) -> ExportResult:
+    """Export ``module`` in eval mode under no_grad to ``output``; raise ExportError if impossible."""
+    if exporter not in EXPORTER_CHOICES:
+        raise ExportError(
+            f"unknown exporter {exporter!r}", hint=f"use {'|'.join(EXPORTER_CHOICES)}"
+        )
+    start = time.perf_counter()
+    if training_modules is None:
+        training_modules = training_submodules(module)
+    destination = Path(output)
+    with eval_mode(module), torch.no_grad():
+        example_out = dry_run(module, args, specs)
+        output_names = tuple(
+            name for name, value in flatten_outputs(example_out) if isinstance(value, torch.Tensor)
+        )
+        request = ExportRequest(
+            module=module,
+            args=args,
+            specs=specs,
+            output_names=output_names,
+            opset=opset,
+            exported_program=exported_program,
+        )
+        outcomes: list[AttemptOutcome] = []
+        log_lines: list[str] = []
+        warnings_seen: list[Any] = []
+        with tempfile.TemporaryDirectory(prefix="onnxproof-") as workdir:
+            for strategy in strategies_for(exporter):
+                with capture_console(enabled=not verbose) as captured:
+                    outcome = strategy.attempt(request, Path(workdir) / f"{strategy.name}.onnx")
+                log_lines += [f"[{strategy.name}] {line}" for line in captured.lines]
+                outcomes.append(outcome)
+                if outcome.path is not None:
+                    warnings_seen = captured.warnings
+                    break
+            attempts = tuple(_attempt_record(o) for o in outcomes)
+            success = next((o for o in outcomes if o.path is not None), None)
+            if success is None or success.path is None:
+                raise _export_error(outcomes, opset, attempts)
+            model = onnx.load(str(success.path))
+            written = _default_opset(model)
+            metadata = {
+                "onnxproof.version": onnxproof.__version__,
+                "onnxproof.torch_version": torch.__version__,
+                "onnxproof.exporter": success.strategy,
+                "onnxproof.opset_requested": str(opset),
+                "onnxproof.opset": str(written),
+                "onnxproof.inputs": "; ".join(str(s) for s in specs),
+                "onnxproof.model": reference,
+            }
+            data_file = finalize(model, metadata, destination)
+    if written != opset:
+        log.warning(
+            "asked for opset %d, the %s exporter wrote %d", opset, success.strategy, written
+        )
+    findings = export_findings(
+        training_modules=training_modules,
+        built_here=built_here,
+        attempts=attempts,
+        warnings_seen=warnings_seen,
+        exporter=success.strategy,
+        opset_requested=opset,
+        opset_written=written,
+    )
+    return ExportResult(
+        onnx_path=str(destination),
+        exporter=success.strategy,
+        attempts=attempts,
+        opset_requested=opset,
+        opset_written=written,
+        external_data_file=data_file,
+        input_specs=tuple(str(s) for s in specs),
+        output_names=output_names,
+        training_modules=training_modules,
+        findings=findings,
+        log=tuple(log_lines),
+        seconds=time.perf_counter() - start,
+    )
+
+
+def example_args(specs: tuple[TensorSpec, ...], feeds: dict[str, Any]) -> tuple[torch.Tensor, ...]:
+    """Positional tensors for the exporters, in spec order."""
+    return tuple(to_tensor(feeds[s.name]) for s in specs)
+
+
+def _attempt_record(outcome: AttemptOutcome) -> ExportAttempt:
+    error = None if outcome.error is None else describe(outcome.error).summary
+    return ExportAttempt(
+        strategy=outcome.strategy,
+        ok=outcome.path is not None,
+        seconds=round(outcome.seconds, 3),
+        error=error,
+    )
+
+
+def _default_opset(model: onnx.ModelProto) -> int:
+    return next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
+
+
+def _export_error(
+    outcomes: list[AttemptOutcome], opset: int, attempts: tuple[ExportAttempt, ...]
+) -> ExportError:
+    failures = [describe(o.error) for o in outcomes if o.error is not None]
+    unsupported = next((f.unsupported_op for f in failures if f.unsupported_op), None)
+    tried = "; ".join(f"{a.strategy}: {a.error}" for a in attempts)
+    if unsupported:
+        error = ExportError(
+            f"operator {unsupported} cannot be converted to ONNX at opset {opset} ({tried})",
+            hint=(
+                "try the other exporter (--exporter dynamo|torchscript) or a higher --opset; or "
+                "register a translation with onnxscript and pass it as "
+                "torch.onnx.export(..., custom_translation_table={op: function})"
+            ),
+        )
+    elif any(f.data_dependent for f in failures):
+        error = ExportError(
+            f"export failed on data-dependent control flow ({tried})",
+            hint="replace the Python `if` on a tensor value with torch.where or torch.cond",
+        )
+    else:
+        others = [
+            n for n in (c.name for c in STRATEGIES) if n not in {a.strategy for a in attempts}
+        ]
+        hint = f"try --exporter {others[0]}" if others else "run with --debug for the full error"
+        error = ExportError(f"every exporter failed ({tried})", hint=hint)
+    error.attempts = attempts
+    return error

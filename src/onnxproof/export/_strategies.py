@@ -1,0 +1,120 @@
+"""Export strategies as an ordered chain; each attempt returns a record instead of raising."""
+
+from __future__ import annotations
+
+import abc
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from onnxproof.specs import TensorSpec
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExportRequest:
+    """Everything a strategy needs, the same for each."""
+
+    module: torch.nn.Module
+    args: tuple[Any, ...]
+    specs: tuple[TensorSpec, ...]
+    output_names: tuple[str, ...]
+    opset: int
+    exported_program: Any = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class AttemptOutcome:
+    """A strategy's result: the file it wrote, or the exception it hit."""
+
+    strategy: str
+    path: Path | None
+    error: BaseException | None
+    seconds: float
+
+
+class ExportStrategy(abc.ABC):
+    name: str
+
+    def attempt(self, request: ExportRequest, destination: Path) -> AttemptOutcome:
+        start = time.perf_counter()
+        try:
+            self._export(request, destination)
+        except Exception as exc:
+            return AttemptOutcome(
+                strategy=self.name, path=None, error=exc, seconds=time.perf_counter() - start
+            )
+        return AttemptOutcome(
+            strategy=self.name, path=destination, error=None, seconds=time.perf_counter() - start
+        )
+
+    @abc.abstractmethod
+    def _export(self, request: ExportRequest, destination: Path) -> None: ...
+
+
+class DynamoStrategy(ExportStrategy):
+    """``torch.onnx.export(..., dynamo=True)`` with ``dynamic_shapes`` built from the specs."""
+
+    name = "dynamo"
+
+    def _export(self, request: ExportRequest, destination: Path) -> None:
+        model: Any = request.exported_program or request.module
+        dynamic_shapes = None if request.exported_program is not None else _dynamic_shapes(request)
+        program = torch.onnx.export(
+            model,
+            request.args,
+            dynamo=True,
+            dynamic_shapes=dynamic_shapes,
+            input_names=[s.name for s in request.specs],
+            output_names=list(request.output_names),
+            opset_version=request.opset,
+            optimize=True,
+        )
+        if program is None:
+            raise RuntimeError("the dynamo exporter returned no program")
+        program.save(str(destination), external_data=False)
+
+
+def _dynamic_shapes(request: ExportRequest) -> tuple[dict[int, Any] | None, ...] | None:
+    dims: dict[str, Any] = {}
+    shapes: list[dict[int, Any] | None] = []
+    for spec in request.specs:
+        axes = {
+            axis: dims.setdefault(name, torch.export.Dim(name))
+            for axis, name in spec.dynamic_dims.items()
+        }
+        shapes.append(axes or None)
+    return tuple(shapes) if dims else None
+
+
+class TorchScriptStrategy(ExportStrategy):
+    """The TorchScript (tracing) exporter, ``dynamo=False`` with ``dynamic_axes``."""
+
+    name = "torchscript"
+
+    def _export(self, request: ExportRequest, destination: Path) -> None:
+        dynamic_axes = {s.name: s.dynamic_dims for s in request.specs if s.dynamic_dims}
+        torch.onnx.export(
+            request.module,
+            request.args,
+            str(destination),
+            dynamo=False,
+            input_names=[s.name for s in request.specs],
+            output_names=list(request.output_names),
+            dynamic_axes=dynamic_axes or None,
+            opset_version=request.opset,
+            do_constant_folding=True,
+        )
+
+
+STRATEGIES: tuple[type[ExportStrategy], ...] = (DynamoStrategy, TorchScriptStrategy)
+EXPORTER_CHOICES = ("auto", "dynamo", "torchscript")
+
+
+def strategies_for(exporter: str) -> tuple[ExportStrategy, ...]:
+    """The chain for ``--exporter``: auto is every strategy in order, otherwise just the one."""
+    if exporter == "auto":
+        return tuple(cls() for cls in STRATEGIES)
+    return tuple(cls() for cls in STRATEGIES if cls.name == exporter)

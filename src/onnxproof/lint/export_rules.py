@@ -1,0 +1,84 @@
+"""Rules that read the export record: training mode, fallback, tracer warnings, opset."""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from collections.abc import Sequence
+
+from onnxproof.lint.codes import CODES
+from onnxproof.results import ExportAttempt, Finding
+from onnxproof.specs import Severity
+
+
+def _finding(code: str, message: str, **where: str | None) -> Finding:
+    info = CODES[code]
+    return Finding(code=code, severity=info.severity, message=message, hint=info.fix, **where)
+
+
+def export_findings(
+    *,
+    training_modules: Sequence[str],
+    built_here: bool = False,
+    attempts: Sequence[ExportAttempt],
+    warnings_seen: Sequence[warnings.WarningMessage],
+    exporter: str,
+    opset_requested: int,
+    opset_written: int,
+) -> tuple[Finding, ...]:
+    findings: list[Finding] = []
+    if training_modules:
+        shown = ", ".join(training_modules[:8]) + (" …" if len(training_modules) > 8 else "")
+        message = f"{len(training_modules)} module(s) were in training mode ({shown}); exported in eval mode"
+        finding = _finding("train-mode", message)
+        if built_here:
+            # onnxproof built the module from its class: training mode is merely nn.Module's
+            # default, not a state the user left it in.
+            finding = dataclasses.replace(
+                finding,
+                severity=Severity.INFO,
+                message=message + " (as built: nn.Module's default)",
+            )
+        findings.append(finding)
+    failed = [a for a in attempts if not a.ok]
+    if failed and any(a.ok for a in attempts):
+        first = failed[0]
+        findings.append(
+            _finding(
+                "export-fallback",
+                f"{first.strategy} failed ({first.error}); the file was written by {exporter}",
+            )
+        )
+    findings.extend(tracer_findings(warnings_seen))
+    if opset_written != opset_requested:
+        findings.append(
+            _finding(
+                "opset-changed",
+                f"asked for opset {opset_requested}, the {exporter} exporter wrote {opset_written}",
+            )
+        )
+    return tuple(findings)
+
+
+def tracer_findings(warnings_seen: Sequence[warnings.WarningMessage]) -> list[Finding]:
+    """TracerWarnings: a tensor became a Python bool (control flow) or number (a constant)."""
+    findings: list[Finding] = []
+    seen: set[tuple[str, str]] = set()
+    for w in warnings_seen:
+        if w.category.__name__ != "TracerWarning":
+            continue
+        text = str(w.message)
+        if "Python boolean" in text:
+            code = "traced-control-flow"
+        elif "Python" in text and (
+            "index" in text or "number" in text or "integer" in text or "float" in text
+        ):
+            code = "traced-constant"
+        else:
+            continue
+        location = f"{w.filename}:{w.lineno}"
+        if (code, location) in seen:
+            continue
+        seen.add((code, location))
+        findings.append(_finding(code, text.split(".")[0], location=location))
+    return findings

@@ -1,0 +1,242 @@
+"""Model references → nn.Module: ``file.py:Name``, ``pkg.mod:Name``, ``.pt2``, TorchScript."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+import logging
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from onnxproof.errors import ModelLoadError
+
+log = logging.getLogger(__name__)
+
+#: A module class may name its inputs itself with this attribute (a sequence of spec strings).
+SPEC_ATTRIBUTE = "onnxproof_inputs"
+BUILTIN_EXAMPLE = "builtin:SimpleNet"
+_TORCHSCRIPT_SUFFIXES = (".pt", ".pth", ".ts", ".torchscript", ".jit")
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoadedModel:
+    """A model ready to export: the module, where it came from, and what it says of its inputs."""
+
+    module: torch.nn.Module
+    reference: str
+    declared_specs: tuple[str, ...] = ()
+    example_args: tuple[Any, ...] | None = None
+    #: True when onnxproof called a class's constructor (training mode is then just the default).
+    built_here: bool = False
+    exported_program: Any = None  # torch.export.ExportedProgram when loaded from .pt2
+
+
+def builtin_example_path() -> Path:
+    """The tutorial's SimpleNet: packaged in wheels, or the repo's examples/ in a checkout."""
+    packaged = Path(__file__).parent / "_example" / "simple_net.py"
+    if packaged.exists():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "examples" / "simple_net.py"
+
+
+def load_model(reference: str | None, *, weights: str | Path | None = None) -> LoadedModel:
+    """Resolve a model reference. Raises ModelLoadError with what to do when it cannot."""
+    if reference is None or reference == BUILTIN_EXAMPLE:
+        loaded = _load_attribute(f"{builtin_example_path()}:SimpleNet", BUILTIN_EXAMPLE)
+    elif reference.endswith(".pt2") and ":" not in reference:
+        loaded = _load_exported_program(Path(reference))
+    elif reference.endswith(_TORCHSCRIPT_SUFFIXES) and ":" not in reference:
+        loaded = _load_torchscript(Path(reference))
+    elif ":" in reference:
+        loaded = _load_attribute(reference, reference)
+    else:
+        raise ModelLoadError(
+            f"model reference {reference!r} is not path/to/file.py:Name, package.module:Name, "
+            "a .pt2 file or a TorchScript archive",
+            hint="for example examples/simple_net.py:SimpleNet",
+        )
+    if weights is not None:
+        load_weights(loaded.module, Path(weights))
+    return loaded
+
+
+def _load_attribute(reference: str, shown: str) -> LoadedModel:
+    where, _, name = reference.rpartition(":")
+    if not where or not name:
+        raise ModelLoadError(f"model reference {reference!r} needs the form WHERE:Name")
+    module = _import_where(where)
+    if not hasattr(module, name):
+        public = sorted(
+            n
+            for n, v in vars(module).items()
+            if not n.startswith("_") and isinstance(v, type) and issubclass(v, torch.nn.Module)
+        )
+        raise ModelLoadError(
+            f"{where} has no attribute {name!r}",
+            hint=f"nn.Module classes there: {', '.join(public) or 'none'}",
+        )
+    target = getattr(module, name)
+    instance = _instantiate(target, shown)
+    declared = getattr(instance, SPEC_ATTRIBUTE, None) or getattr(target, SPEC_ATTRIBUTE, None)
+    if declared is not None and (
+        isinstance(declared, str) or not all(isinstance(s, str) for s in declared)
+    ):
+        raise ModelLoadError(
+            f"{shown}: {SPEC_ATTRIBUTE} must be a list of input spec strings, got {declared!r}"
+        )
+    return LoadedModel(
+        module=instance,
+        reference=shown,
+        declared_specs=tuple(declared or ()),
+        built_here=isinstance(target, type),
+    )
+
+
+def _import_where(where: str) -> Any:
+    if where.endswith(".py") or "/" in where or "\\" in where:
+        path = Path(where)
+        if not path.is_file():
+            raise ModelLoadError(
+                f"model file {where} does not exist", hint="check the path before the ':'"
+            )
+        module_name = f"onnxproof_user_{abs(hash(str(path.resolve())))}"
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        if spec is None or spec.loader is None:
+            raise ModelLoadError(f"cannot import {where} as a Python file")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        # The file's own folder is importable, as it would be with `python file.py`.
+        sys.path.insert(0, str(path.resolve().parent))
+        try:
+            spec.loader.exec_module(module)
+        except Exception as exc:
+            sys.modules.pop(module_name, None)
+            raise ModelLoadError(
+                f"importing {where} failed: {type(exc).__name__}: {exc}",
+                hint="run `python " + where + "` to see the full error",
+            ) from exc
+        finally:
+            sys.path.remove(str(path.resolve().parent))
+        return module
+    try:
+        return importlib.import_module(where)
+    except ModuleNotFoundError as exc:
+        raise ModelLoadError(
+            f"cannot import module {where!r}: {exc}",
+            hint="install the package, or give a file path such as models/net.py:Name",
+        ) from exc
+    except Exception as exc:
+        raise ModelLoadError(f"importing {where} failed: {type(exc).__name__}: {exc}") from exc
+
+
+def _instantiate(target: Any, shown: str) -> torch.nn.Module:
+    if isinstance(target, torch.nn.Module):
+        return target
+    if not callable(target):
+        raise ModelLoadError(
+            f"{shown} is a {type(target).__name__}, not an nn.Module class or a factory function"
+        )
+    required = _required_parameters(target)
+    if required:
+        raise ModelLoadError(
+            f"{shown} needs constructor arguments ({', '.join(required)})",
+            hint="add a zero-argument function that returns the built model and name it instead",
+        )
+    try:
+        instance = target()
+    except Exception as exc:
+        raise ModelLoadError(
+            f"building {shown} failed: {type(exc).__name__}: {exc}",
+        ) from exc
+    if not isinstance(instance, torch.nn.Module):
+        raise ModelLoadError(
+            f"{shown}() returned a {type(instance).__name__}, not an nn.Module",
+            hint="name an nn.Module subclass or a function that returns one",
+        )
+    return instance
+
+
+def _required_parameters(target: Any) -> list[str]:
+    try:
+        signature = inspect.signature(target)
+    except (TypeError, ValueError):
+        return []
+    return [
+        p.name
+        for p in signature.parameters.values()
+        if p.default is inspect.Parameter.empty
+        and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    ]
+
+
+def _load_exported_program(path: Path) -> LoadedModel:
+    if not path.is_file():
+        raise ModelLoadError(f"model file {path} does not exist")
+    try:
+        program = torch.export.load(str(path))
+    except Exception as exc:
+        raise ModelLoadError(
+            f"{path} is not a loadable torch.export program: {exc}",
+            hint="save it with torch.export.save(torch.export.export(model, args), path)",
+        ) from exc
+    args, _kwargs = program.example_inputs or ((), {})
+    return LoadedModel(
+        module=program.module(),
+        reference=str(path),
+        example_args=tuple(args),
+        exported_program=program,
+    )
+
+
+def _load_torchscript(path: Path) -> LoadedModel:
+    if not path.is_file():
+        raise ModelLoadError(f"model file {path} does not exist")
+    try:
+        module = torch.jit.load(str(path), map_location="cpu")
+    except Exception as exc:
+        raise ModelLoadError(
+            f"{path} is not a TorchScript archive ({type(exc).__name__})",
+            hint="a state dict goes with --weights beside a model reference such as net.py:Net",
+        ) from exc
+    return LoadedModel(module=module, reference=str(path))
+
+
+def load_weights(module: torch.nn.Module, path: Path) -> None:
+    """Load a state dict (.pt/.pth with weights_only=True, or .safetensors) strictly."""
+    if not path.is_file():
+        raise ModelLoadError(f"weights file {path} does not exist")
+    state: Any
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            state = load_file(str(path))
+        else:
+            state = torch.load(str(path), map_location="cpu", weights_only=True)
+    except ImportError as exc:
+        raise ModelLoadError(
+            "reading .safetensors needs the safetensors package",
+            hint="pip install 'onnxproof[safetensors]'",
+        ) from exc
+    except Exception as exc:
+        raise ModelLoadError(
+            f"cannot read weights {path}: {type(exc).__name__}: {str(exc).splitlines()[0]}",
+            hint="weights are loaded with weights_only=True: save a plain state_dict",
+        ) from exc
+    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
+        state = state["state_dict"]
+    if not isinstance(state, dict):
+        raise ModelLoadError(f"{path} holds a {type(state).__name__}, not a state dict")
+    result = module.load_state_dict(state, strict=False)
+    if result.missing_keys or result.unexpected_keys:
+        raise ModelLoadError(
+            f"weights {path} do not fit the model: missing {list(result.missing_keys)[:5]}, "
+            f"unexpected {list(result.unexpected_keys)[:5]}",
+            hint="check that the weights were saved from this model class",
+        )
+    log.info("loaded weights from %s", path)

@@ -1,0 +1,341 @@
+"""The library calls behind each command: export, check, verify and run (all three in one).
+
+Heavy modules (torch, the exporters, runtimes) are imported inside the functions, so importing
+onnxproof, ``onnxproof --help`` and ``onnxproof check`` stay free of torch.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from onnxproof.errors import InputSpecError
+from onnxproof.lint.codes import CODES
+from onnxproof.results import (
+    CaseResult,
+    CheckReport,
+    ExportResult,
+    Finding,
+    ParityReport,
+    RunReport,
+    status_from,
+)
+from onnxproof.specs import Severity, TensorSpec, parse_input_specs
+from onnxproof.verify.tolerance import TolerancePolicy
+
+log = logging.getLogger(__name__)
+
+DEFAULT_OPSET = 18
+
+
+def check(path: str | Path) -> CheckReport:
+    """onnx.checker (full) and shape inference on a file, with its model info. No torch."""
+    from onnxproof.check import check_model
+
+    return check_model(path)
+
+
+def export(
+    model: Any = None,
+    example_inputs: Sequence[Any] | None = None,
+    *,
+    inputs: Sequence[str] | None = None,
+    output: str | Path | None = None,
+    weights: str | Path | None = None,
+    exporter: str = "auto",
+    opset: int = DEFAULT_OPSET,
+    verbose: bool = False,
+) -> ExportResult:
+    """Export ``model`` (an nn.Module or a reference such as ``net.py:Net``) to ONNX."""
+    from onnxproof.export import export_model
+    from onnxproof.export._modes import eval_mode, training_submodules
+
+    loaded, specs = _prepare(model, example_inputs, inputs, weights)
+    training = training_submodules(loaded.module)
+    with eval_mode(loaded.module):
+        return export_model(
+            loaded.module,
+            specs,
+            _output_path(output, loaded.reference),
+            args=_export_args(specs, example_inputs),
+            reference=loaded.reference,
+            exporter=exporter,
+            opset=opset,
+            verbose=verbose,
+            training_modules=training,
+            built_here=loaded.built_here,
+            exported_program=loaded.exported_program,
+        )
+
+
+def run(
+    model: Any = None,
+    example_inputs: Sequence[Any] | None = None,
+    *,
+    inputs: Sequence[str] | None = None,
+    output: str | Path | None = None,
+    weights: str | Path | None = None,
+    exporter: str = "auto",
+    opset: int = DEFAULT_OPSET,
+    atol: float | None = None,
+    rtol: float | None = None,
+    seed: int = 0,
+    fail_on: Severity | str = Severity.ERROR,
+    verbose: bool = False,
+) -> RunReport:
+    """Export, check and verify in one call; the model's training flags are restored after."""
+    from onnxproof.export import export_model
+    from onnxproof.export._modes import eval_mode, training_submodules
+
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    loaded, specs = _prepare(model, example_inputs, inputs, weights)
+    timings["load"] = time.perf_counter() - start
+    training = training_submodules(loaded.module)
+    with eval_mode(loaded.module):
+        exported = export_model(
+            loaded.module,
+            specs,
+            _output_path(output, loaded.reference),
+            args=_export_args(specs, example_inputs),
+            reference=loaded.reference,
+            exporter=exporter,
+            opset=opset,
+            verbose=verbose,
+            training_modules=training,
+            built_here=loaded.built_here,
+            exported_program=loaded.exported_program,
+        )
+        timings["export"] = exported.seconds
+        return _check_and_verify(
+            loaded.module,
+            exported.onnx_path,
+            specs,
+            reference=loaded.reference,
+            exported=exported,
+            policy=TolerancePolicy(atol=atol, rtol=rtol),
+            seed=seed,
+            fail_on=Severity(fail_on),
+            timings=timings,
+        )
+
+
+def verify(
+    model: Any,
+    onnx_path: str | Path,
+    example_inputs: Sequence[Any] | None = None,
+    *,
+    inputs: Sequence[str] | None = None,
+    weights: str | Path | None = None,
+    atol: float | None = None,
+    rtol: float | None = None,
+    seed: int = 0,
+    fail_on: Severity | str = Severity.ERROR,
+) -> RunReport:
+    """Parity of an existing ONNX file against the eval-mode PyTorch model."""
+    from onnxproof.export._modes import eval_mode
+
+    if not Path(onnx_path).is_file():
+        raise InputSpecError(f"ONNX file {onnx_path} does not exist", hint="check the path")
+    loaded, specs = _prepare(model, example_inputs, inputs, weights)
+    with eval_mode(loaded.module):
+        return _check_and_verify(
+            loaded.module,
+            str(onnx_path),
+            specs,
+            reference=loaded.reference,
+            exported=None,
+            policy=TolerancePolicy(atol=atol, rtol=rtol),
+            seed=seed,
+            fail_on=Severity(fail_on),
+            timings={},
+        )
+
+
+def _check_and_verify(
+    module: Any,
+    onnx_path: str,
+    specs: tuple[TensorSpec, ...],
+    *,
+    reference: str,
+    exported: ExportResult | None,
+    policy: TolerancePolicy,
+    seed: int,
+    fail_on: Severity,
+    timings: dict[str, float],
+) -> RunReport:
+    from onnxproof import runtimes
+    from onnxproof.check import check_model
+    from onnxproof.data import synthetic_cases
+    from onnxproof.runtimes.torch_eager import TorchEager
+    from onnxproof.verify import verify_parity
+
+    start = time.perf_counter()
+    report = check_model(onnx_path)
+    timings["check"] = time.perf_counter() - start
+    info = report.info
+    onnx_inputs = tuple(t.name for t in info.inputs) if info else ()
+    onnx_outputs = tuple(t.name for t in info.outputs) if info else ()
+    _match_inputs(specs, onnx_inputs, onnx_path)
+    start = time.perf_counter()
+    ort = runtimes.get("onnxruntime")
+    reference_session = TorchEager(module, onnx_inputs, onnx_outputs).load(onnx_path)
+    try:
+        candidate = ort.load(onnx_path)
+    except Exception as exc:
+        parity = _unloadable(ort.name, policy, exc)
+    else:
+        parity = verify_parity(
+            reference_session,
+            candidate,
+            synthetic_cases(specs, seed=seed),
+            specs=specs,
+            policy=policy,
+            runtime=ort.name,
+        )
+    timings["verify"] = time.perf_counter() - start
+    findings = (exported.findings if exported else ()) + report.findings
+    findings += _spec_findings(specs) + _parity_findings(parity)
+    checks_passed = report.passed and parity.passed
+    metadata = info.metadata if info else {}
+    return RunReport(
+        status=status_from(findings, checks_passed=checks_passed, fail_on=fail_on),
+        model=reference,
+        onnx_path=onnx_path,
+        exporter=exported.exporter if exported else metadata.get("onnxproof.exporter"),
+        export_attempts=exported.attempts if exported else (),
+        opset=info.opset_imports.get("ai.onnx") if info else None,
+        opset_requested=exported.opset_requested if exported else None,
+        inputs=info.inputs if info else (),
+        outputs=info.outputs if info else (),
+        findings=findings,
+        verification=parity,
+        check=report,
+        external_data_file=exported.external_data_file if exported else None,
+        timings={k: round(v, 3) for k, v in timings.items()},
+        log=exported.log if exported else (),
+    )
+
+
+def _match_inputs(specs: tuple[TensorSpec, ...], onnx_inputs: tuple[str, ...], path: str) -> None:
+    names = tuple(s.name for s in specs)
+    if names != onnx_inputs:
+        raise InputSpecError(
+            f"the input specs name {list(names)} but {path} has inputs {list(onnx_inputs)}",
+            hint="give one --input per ONNX input, named as in the file, in forward-argument order",
+        )
+
+
+def _unloadable(runtime: str, policy: TolerancePolicy, exc: BaseException) -> ParityReport:
+    atol, rtol = policy.headline()
+    case = CaseResult(
+        index=-1,
+        sizes={},
+        draw="",
+        passed=False,
+        error=f"{runtime} could not load the model: {str(exc).splitlines()[0][:300]}",
+    )
+    return ParityReport(
+        runtime=runtime,
+        reference="torch",
+        passed=False,
+        atol=atol,
+        rtol=rtol,
+        cases=(case,),
+        outputs=(),
+    )
+
+
+def _finding(code: str, message: str, **where: str | None) -> Finding:
+    info = CODES[code]
+    return Finding(code=code, severity=info.severity, message=message, hint=info.fix, **where)
+
+
+def _spec_findings(specs: tuple[TensorSpec, ...]) -> tuple[Finding, ...]:
+    return tuple(
+        _finding("default-int-range", f"input {s.name!r} ({s}) has no value range; generated 0..9")
+        for s in specs
+        if s.is_integer and s.value_range is None
+    )
+
+
+def _parity_findings(parity: ParityReport) -> tuple[Finding, ...]:
+    findings = [
+        _finding(
+            "output-mismatch",
+            f"output {o.name!r} differs from PyTorch: max abs diff {o.max_abs_diff:.3g} "
+            f"(atol {o.atol:g}, rtol {o.rtol:g}; {o.mismatch_fraction:.1%} of elements outside)",
+        )
+        for o in parity.outputs
+        if not o.passed
+    ]
+    errors = [c for c in parity.cases if not c.passed and c.error and not c.failed_outputs]
+    if errors:
+        first = errors[0]
+        sizes = ", ".join(f"{k}={v}" for k, v in first.sizes.items()) or "the example size"
+        findings.append(
+            _finding(
+                "runtime-failure",
+                f"{parity.runtime} failed {len(errors)} case(s); first at {sizes}: {first.error}",
+            )
+        )
+    return tuple(findings)
+
+
+def _prepare(
+    model: Any,
+    example_inputs: Sequence[Any] | None,
+    inputs: Sequence[str] | None,
+    weights: str | Path | None,
+) -> tuple[Any, tuple[TensorSpec, ...]]:
+    from onnxproof.export._specs import specs_from_example
+    from onnxproof.loading import LoadedModel, load_model, load_weights
+
+    if model is None or isinstance(model, str | Path):
+        loaded = load_model(None if model is None else str(model), weights=weights)
+    else:
+        loaded = LoadedModel(module=model, reference=type(model).__name__)
+        if weights is not None:
+            load_weights(model, Path(weights))
+    if inputs:
+        specs = parse_input_specs(tuple(inputs))
+    elif example_inputs is not None:
+        specs = specs_from_example(tuple(example_inputs))
+    elif loaded.declared_specs:
+        specs = parse_input_specs(loaded.declared_specs)
+    elif loaded.example_args is not None:
+        specs = specs_from_example(loaded.example_args, program=loaded.exported_program)
+    else:
+        raise InputSpecError(
+            f"no input specs for {loaded.reference}",
+            hint="give --input 'name:dtype[batch,...]' for each forward argument, or set "
+            "onnxproof_inputs on the model class",
+        )
+    return loaded, specs
+
+
+def _export_args(
+    specs: tuple[TensorSpec, ...], example_inputs: Sequence[Any] | None
+) -> tuple[Any, ...]:
+    from onnxproof.data import synthetic_cases
+    from onnxproof.export import example_args
+
+    if example_inputs is not None and all(
+        tuple(getattr(t, "shape", ())) == s.example_shape
+        for t, s in zip(example_inputs, specs, strict=False)
+    ):
+        return tuple(example_inputs)
+    first = next(iter(synthetic_cases(specs, draws=("normal",))))
+    return example_args(specs, first.feeds)
+
+
+def _output_path(output: str | Path | None, reference: str) -> Path:
+    if output is not None:
+        return Path(output)
+    name = reference.rpartition(":")[2] or Path(reference).stem
+    snake = re.sub(r"(?<!^)(?=[A-Z])", "_", Path(name).stem).lower()
+    return Path.cwd() / f"{snake or 'model'}.onnx"

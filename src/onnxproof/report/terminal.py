@@ -1,0 +1,200 @@
+"""Terminal rendering with rich: what a person wants to read after a run, check or export."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from onnxproof.results import (
+    CheckReport,
+    ExportResult,
+    Finding,
+    ModelInfo,
+    ParityReport,
+    RunReport,
+    TensorInfo,
+)
+
+_MARK = {True: "[green]✓[/]", False: "[red]✗[/]", None: "[yellow]–[/]"}
+_SEVERITY_STYLE = {"error": "red", "warning": "yellow", "info": "cyan"}
+
+
+def human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GB"
+
+
+def _line(ok: bool | None, label: str, text: str) -> Text:
+    return Text.from_markup(f"{_MARK[ok]} {label:<9} ") + Text(text)
+
+
+def render_export(result: ExportResult) -> list[RenderableType]:
+    parts: list[RenderableType] = []
+    for attempt in result.attempts:
+        status = "ok" if attempt.ok else f"failed: {attempt.error}"
+        parts.append(
+            _line(attempt.ok, "exporter", f"{attempt.strategy} ({attempt.seconds:.1f} s) {status}")
+        )
+    side = f" + {result.external_data_file}" if result.external_data_file else ""
+    opset = f"opset {result.opset_written}"
+    if result.opset_written != result.opset_requested:
+        opset += f" (asked for {result.opset_requested})"
+    parts.append(_line(True, "exported", f"{result.onnx_path}{side} ({result.exporter}, {opset})"))
+    return parts
+
+
+def render_check(report: CheckReport) -> list[RenderableType]:
+    parts: list[RenderableType] = [
+        _line(
+            report.checker_passed,
+            "checker",
+            "passed (full check)" if report.checker_passed else f"failed: {report.checker_error}",
+        ),
+    ]
+    if report.shape_inference_passed is False:
+        parts.append(
+            _line(False, "shapes", f"shape inference failed: {report.shape_inference_error}")
+        )
+    elif report.shape_inference_passed:
+        parts.append(_line(True, "shapes", "strict shape inference passed"))
+    if report.info is not None:
+        parts.extend(render_info(report.info))
+    return parts
+
+
+def render_info(info: ModelInfo) -> list[RenderableType]:
+    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+    table.add_column("")
+    table.add_column("name")
+    table.add_column("dtype")
+    table.add_column("shape")
+    for kind, values in (("input", info.inputs), ("output", info.outputs)):
+        for value in values:
+            table.add_row(kind, Text(value.name), value.dtype, Text(_shape(value)))
+    opsets = ", ".join(f"{d} {v}" for d, v in info.opset_imports.items())
+    side = (
+        f" + external data {', '.join(info.external_data_files)}"
+        if info.external_data_files
+        else ""
+    )
+    summary = (
+        f"{info.node_count} nodes, {info.parameter_count:,} parameters, "
+        f"{human_size(info.file_size)}{side}; opsets: {opsets}"
+    )
+    return [Text(""), table, Text(summary, style="dim")]
+
+
+def _shape(value: TensorInfo) -> str:
+    if value.shape is None:
+        return "?"
+    return "[" + ", ".join("?" if d is None else str(d) for d in value.shape) + "]"
+
+
+def render_parity(parity: ParityReport) -> list[RenderableType]:
+    ran = [c for c in parity.cases if not (c.error or "").startswith("skipped")]
+    sizes = sorted({tuple(sorted(c.sizes.items())) for c in ran})
+    shown = "; ".join(", ".join(f"{k}={v}" for k, v in s) for s in sizes if s) or "static shapes"
+    draws = sorted({c.draw for c in ran})
+    header = (
+        f"{parity.runtime} vs {parity.reference}: {sum(c.passed for c in ran)}/{len(ran)} cases passed "
+        f"(sizes {shown}; draws {', '.join(draws)})"
+    )
+    parts: list[RenderableType] = [_line(parity.passed, "parity", header)]
+    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+    for column in (
+        "output",
+        "dtype",
+        "max abs",
+        "max rel",
+        "mismatch",
+        "atol / rtol",
+        "min atol",
+        "",
+    ):
+        table.add_column(column, justify="left" if column in ("output", "dtype", "") else "right")
+    for out in parity.outputs:
+        table.add_row(
+            Text(out.name),
+            out.dtype,
+            f"{out.max_abs_diff:.2e}",
+            f"{out.max_rel_diff:.2e}",
+            f"{out.mismatch_fraction:.2%}",
+            f"{out.atol:g} / {out.rtol:g}",
+            f"{out.min_passing_atol:.1e}",
+            _MARK[out.passed],
+        )
+    if parity.outputs:
+        parts.append(table)
+    failed = [c for c in parity.cases if not c.passed]
+    for case in failed[:5]:
+        sizes_text = ", ".join(f"{k}={v}" for k, v in case.sizes.items()) or "-"
+        what = case.error or f"outputs {', '.join(case.failed_outputs)} outside tolerance"
+        parts.append(
+            Text.from_markup(f"  [red]case {case.index}[/] ({sizes_text}, {case.draw}): ")
+            + Text(what)
+        )
+    if len(failed) > 5:
+        parts.append(Text(f"  … and {len(failed) - 5} more failed cases (see --json)"))
+    return parts
+
+
+def render_findings(findings: Iterable[Finding]) -> list[RenderableType]:
+    parts: list[RenderableType] = []
+    for f in findings:
+        style = _SEVERITY_STYLE[f.severity.value]
+        where = f" [{f.location}]" if f.location else ""
+        parts.append(
+            Text.from_markup(f"[{style}]{f.severity.value:<7}[/] [bold]{f.code}[/]: ")
+            + Text(f"{f.message}{where}")
+        )
+        if f.hint:
+            parts.append(Text(f"         fix: {f.hint}", style="dim"))
+    return parts
+
+
+def render_run(report: RunReport, export: ExportResult | None = None) -> RenderableType:
+    parts: list[RenderableType] = [Text(f"onnxproof · {report.model}", style="bold")]
+    for attempt in report.export_attempts:
+        if not attempt.ok:
+            parts.append(_line(False, "exporter", f"{attempt.strategy} failed: {attempt.error}"))
+    if report.exporter and report.onnx_path:
+        size = report.check.info.file_size if report.check and report.check.info else 0
+        side = f" + {report.external_data_file}" if report.external_data_file else ""
+        opset = f"opset {report.opset}"
+        if report.opset_requested not in (None, report.opset):
+            opset += f" (asked for {report.opset_requested})"
+        seconds = report.timings.get("export")
+        took = f", {seconds:.1f} s" if seconds is not None else ""
+        parts.append(
+            _line(
+                True,
+                "exported",
+                f"{report.onnx_path}{side} ({report.exporter}, {opset}, {human_size(size)}{took})",
+            )
+        )
+    if report.check is not None:
+        parts.extend(
+            render_check(report.check)[:2] if report.check.info else render_check(report.check)
+        )
+    if report.verification is not None:
+        parts.extend(render_parity(report.verification))
+    if report.check is not None and report.check.info is not None:
+        parts.extend(render_info(report.check.info))
+    if report.findings:
+        parts.append(Text(""))
+        parts.extend(render_findings(report.findings))
+    verdict = {
+        "pass": "[bold green]PASS[/]",
+        "fail": "[bold red]FAIL[/]",
+        "error": "[bold yellow]ERROR[/]",
+    }
+    parts.append(Text(""))
+    parts.append(Text.from_markup(verdict[report.status]))
+    return Group(*parts)

@@ -1,0 +1,42 @@
+"""Runtimes behind one interface. ``get(name)`` is the only way in; each module owns its import."""
+
+from __future__ import annotations
+
+import importlib
+
+from onnxproof.errors import RuntimeUnavailable
+from onnxproof.runtimes._base import Availability, Runtime, Session
+
+#: name → "module:Class". Modules import lazily so a missing package never breaks the others.
+REGISTRY: dict[str, str] = {
+    "onnxruntime": "onnxproof.runtimes.ort:OrtCpu",
+    "torch": "onnxproof.runtimes.torch_eager:TorchEager",
+}
+
+
+def runtime_class(name: str) -> type[Runtime]:
+    if name not in REGISTRY:
+        raise RuntimeUnavailable(
+            f"unknown runtime {name!r}", hint=f"choose one of {', '.join(REGISTRY)}"
+        )
+    module_name, _, class_name = REGISTRY[name].partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise RuntimeUnavailable(f"runtime {name!r} cannot be imported: {exc}") from exc
+    cls: type[Runtime] = getattr(module, class_name)
+    return cls
+
+
+def get(name: str) -> Runtime:
+    """An instance of a runtime that is available here, or RuntimeUnavailable with a hint."""
+    cls = runtime_class(name)
+    availability = cls.availability()
+    if not availability.available:
+        raise RuntimeUnavailable(
+            f"runtime {name!r} is not installed", hint=availability.install_hint
+        )
+    return cls()
+
+
+__all__ = ["REGISTRY", "Availability", "Runtime", "Session", "get", "runtime_class"]

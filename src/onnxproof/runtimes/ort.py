@@ -1,0 +1,48 @@
+"""ONNX Runtime. The only module that imports onnxruntime."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from onnxproof.runtimes._base import Availability, Runtime, Session
+
+
+class OrtSession(Session):
+    def __init__(self, model_path: str, providers: list[str]) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.log_severity_level = 3  # errors only; warnings would reach the user's terminal
+        self._session = ort.InferenceSession(model_path, options, providers=providers)
+        self._inputs = tuple(i.name for i in self._session.get_inputs())
+        self._outputs = tuple(o.name for o in self._session.get_outputs())
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        return self._inputs
+
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        return self._outputs
+
+    def _infer(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        values = self._session.run(None, {n: feeds[n] for n in self._inputs})
+        return {n: np.asarray(v) for n, v in zip(self._outputs, values, strict=True)}
+
+
+class OrtCpu(Runtime):
+    """ONNX Runtime with the CPU execution provider."""
+
+    name = "onnxruntime"
+    providers = ["CPUExecutionProvider"]
+
+    @classmethod
+    def availability(cls) -> Availability:
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            return Availability(available=False, install_hint="pip install onnxruntime")
+        return Availability(available=True, version=ort.__version__)
+
+    def load(self, model_path: str) -> Session:
+        return OrtSession(model_path, self.providers)

@@ -1,0 +1,105 @@
+"""The PyTorch reference: the eval-mode module under no_grad, outputs flattened by name."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from onnxproof.runtimes._base import Availability, Runtime, Session
+
+
+def flatten_outputs(outputs: Any) -> list[tuple[str, Any]]:
+    """Output leaves with stable names: ``output`` / ``output_0..n`` / dict keys joined by '.'."""
+    leaves, _ = torch.utils._pytree.tree_flatten_with_path(outputs)
+    if len(leaves) == 1 and not leaves[0][0]:
+        return [("output", leaves[0][1])]
+    named = []
+    for path, leaf in leaves:
+        parts = [_key_text(k) for k in path]
+        if parts and parts[0].isdigit():
+            parts[0] = f"output_{parts[0]}"
+        named.append((".".join(parts), leaf))
+    return named
+
+
+def _key_text(key: Any) -> str:
+    for attr in ("key", "idx", "name"):
+        if hasattr(key, attr):
+            return str(getattr(key, attr))
+    return str(key)
+
+
+def tensor_outputs(outputs: Any) -> dict[str, torch.Tensor]:
+    """Only the tensor leaves, by name (the exporters drop None and Python scalars)."""
+    return {n: v for n, v in flatten_outputs(outputs) if isinstance(v, torch.Tensor)}
+
+
+def to_numpy(tensor: torch.Tensor) -> np.ndarray:
+    tensor = tensor.detach().cpu()
+    if tensor.dtype == torch.bfloat16:
+        import ml_dtypes
+
+        return tensor.float().numpy().astype(ml_dtypes.bfloat16)
+    return tensor.numpy()
+
+
+def to_tensor(array: np.ndarray) -> torch.Tensor:
+    if array.dtype.name == "bfloat16":
+        return torch.from_numpy(array.astype(np.float32)).to(torch.bfloat16)
+    return torch.from_numpy(np.ascontiguousarray(array))
+
+
+class TorchSession(Session):
+    def __init__(
+        self, module: torch.nn.Module, input_names: tuple[str, ...], output_names: tuple[str, ...]
+    ) -> None:
+        self._module = module
+        self._inputs = input_names
+        self._outputs = output_names
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        return self._inputs
+
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        return self._outputs
+
+    def _infer(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        args = [to_tensor(feeds[n]) for n in self._inputs]
+        with torch.no_grad():
+            result = self._module(*args)
+        values = list(tensor_outputs(result).values())
+        if len(values) != len(self._outputs):
+            raise ValueError(
+                f"the PyTorch model returned {len(values)} tensors; the ONNX file has "
+                f"{len(self._outputs)} outputs"
+            )
+        return {n: to_numpy(v) for n, v in zip(self._outputs, values, strict=True)}
+
+
+class TorchEager(Runtime):
+    """Reference runtime. Outputs are named after the ONNX outputs, matched by position."""
+
+    name = "torch"
+
+    def __init__(
+        self,
+        module: torch.nn.Module | None = None,
+        input_names: tuple[str, ...] = (),
+        output_names: tuple[str, ...] = (),
+    ) -> None:
+        self._module = module
+        self._input_names = input_names
+        self._output_names = output_names
+
+    @classmethod
+    def availability(cls) -> Availability:
+        return Availability(available=True, version=torch.__version__)
+
+    def load(self, model_path: str) -> Session:
+        if self._module is None:
+            raise ValueError("the torch reference runs a module, not a file")
+        return TorchSession(self._module, self._input_names, self._output_names)

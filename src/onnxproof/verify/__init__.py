@@ -1,0 +1,142 @@
+"""Parity: every case through the reference and a candidate runtime, compared per output."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from onnxproof.data import Case
+from onnxproof.results import CaseResult, OutputParity, ParityReport
+from onnxproof.runtimes import Session
+from onnxproof.specs import TensorSpec
+from onnxproof.verify._explain import explain_runtime_error
+from onnxproof.verify.metrics import Comparison, compare
+from onnxproof.verify.tolerance import TolerancePolicy
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Running:
+    """Worst-so-far figures of one output over the cases seen."""
+
+    dtype: str
+    atol: float
+    rtol: float
+    max_abs: float = 0.0
+    max_rel: float = 0.0
+    mismatches: int = 0
+    elements: int = 0
+    min_atol: float = 0.0
+    failed: bool = False
+
+    def add(self, c: Comparison) -> None:
+        self.max_abs = max(self.max_abs, c.max_abs_diff)
+        self.max_rel = max(self.max_rel, c.max_rel_diff)
+        self.mismatches += c.mismatches
+        self.elements += c.elements
+        self.min_atol = max(self.min_atol, c.min_passing_atol)
+        self.failed = self.failed or not c.passed
+
+
+def verify_parity(
+    reference: Session,
+    candidate: Session,
+    cases: Iterable[Case],
+    *,
+    specs: tuple[TensorSpec, ...],
+    policy: TolerancePolicy,
+    runtime: str,
+    reference_name: str = "torch",
+) -> ParityReport:
+    """Run each case through both sessions; a runtime error is a failed case, never a crash."""
+    start = time.perf_counter()
+    outputs: dict[str, _Running] = {}
+    results: list[CaseResult] = []
+    for case in cases:
+        results.append(_run_case(case, reference, candidate, outputs, specs, policy))
+    output_records = tuple(
+        OutputParity(
+            name=name,
+            dtype=r.dtype,
+            atol=r.atol,
+            rtol=r.rtol,
+            max_abs_diff=r.max_abs,
+            max_rel_diff=r.max_rel,
+            mismatch_fraction=r.mismatches / r.elements if r.elements else 0.0,
+            min_passing_atol=r.min_atol,
+            compared_elements=r.elements,
+            passed=not r.failed,
+        )
+        for name, r in outputs.items()
+    )
+    atol, rtol = policy.headline()
+    ran = [r for r in results if r.error is None or not r.error.startswith("skipped")]
+    passed = bool(ran) and all(r.passed for r in ran) and all(o.passed for o in output_records)
+    return ParityReport(
+        runtime=runtime,
+        reference=reference_name,
+        passed=passed,
+        atol=atol,
+        rtol=rtol,
+        cases=tuple(results),
+        outputs=output_records,
+        seconds=round(time.perf_counter() - start, 3),
+    )
+
+
+def _run_case(
+    case: Case,
+    reference: Session,
+    candidate: Session,
+    outputs: dict[str, _Running],
+    specs: tuple[TensorSpec, ...],
+    policy: TolerancePolicy,
+) -> CaseResult:
+    def result(passed: bool, error: str | None = None, failed: tuple[str, ...] = ()) -> CaseResult:
+        return CaseResult(
+            index=case.index,
+            sizes=case.sizes,
+            draw=case.draw,
+            passed=passed,
+            error=error,
+            failed_outputs=failed,
+        )
+
+    try:
+        expected = reference.infer(case.feeds)
+    except Exception as exc:  # the model itself rejects these sizes: nothing to compare
+        log.info("reference failed on case %d: %s", case.index, exc)
+        return result(
+            True,
+            f"skipped: PyTorch itself raised at sizes {case.sizes}: {str(exc).splitlines()[0][:200]}",
+        )
+    try:
+        actual = candidate.infer(case.feeds)
+    except Exception as exc:
+        return result(False, explain_runtime_error(str(exc), specs, case.sizes))
+    failed: list[str] = []
+    shape_errors: list[str] = []
+    for name, ref in expected.items():
+        got = actual.get(name)
+        if got is None:
+            failed.append(name)
+            shape_errors.append(f"{name}: missing from the runtime's outputs")
+            continue
+        ref_dtype = str(np.asarray(ref).dtype)
+        running = outputs.get(name)
+        if running is None:
+            atol, rtol = policy.for_output(name, ref_dtype)
+            running = outputs[name] = _Running(dtype=ref_dtype, atol=atol, rtol=rtol)
+        comparison = compare(got, ref, atol=running.atol, rtol=running.rtol)
+        running.add(comparison)
+        if not comparison.passed:
+            failed.append(name)
+            if comparison.shape_error:
+                shape_errors.append(f"{name}: {comparison.shape_error}")
+    error = "; ".join(shape_errors) if shape_errors else None
+    return result(not failed, error, tuple(failed))

@@ -1,0 +1,47 @@
+"""Tolerance policy: defaults per dtype and user overrides. The only place thresholds live.
+
+Defaults, and why:
+- float32: atol 1e-4, rtol 1e-3. Kernels differ in summation order and fused multiply-adds; over
+  inputs up to |10| the absolute error of a float32 dot product of a few hundred terms reaches
+  ~1e-5, and outputs near zero need that headroom. The tutorial's rtol 1e-3 is kept.
+- float16: atol 1e-2, rtol 1e-2 (10 mantissa bits: one ulp is ~1e-3 relative, and errors add up).
+- bfloat16: atol 1e-2, rtol 4e-2 (7 mantissa bits: one ulp is ~8e-3 relative).
+- float64: atol 1e-7, rtol 1e-6.
+- integers and bool: exact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+DEFAULTS: dict[str, tuple[float, float]] = {
+    "float32": (1e-4, 1e-3),
+    "float16": (1e-2, 1e-2),
+    "bfloat16": (1e-2, 4e-2),
+    "float64": (1e-7, 1e-6),
+}
+EXACT = (0.0, 0.0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TolerancePolicy:
+    """Per-dtype defaults, a global override for floats, and per-output overrides."""
+
+    atol: float | None = None
+    rtol: float | None = None
+    per_output: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    def for_output(self, name: str, dtype: str) -> tuple[float, float]:
+        if name in self.per_output:
+            return self.per_output[name]
+        if dtype not in DEFAULTS:
+            return EXACT
+        atol, rtol = DEFAULTS[dtype]
+        return (
+            self.atol if self.atol is not None else atol,
+            self.rtol if self.rtol is not None else rtol,
+        )
+
+    def headline(self) -> tuple[float, float]:
+        """The float32 tolerance, shown as the run's tolerance in the report's summary."""
+        return self.for_output("", "float32")
