@@ -25,7 +25,7 @@ from onnxproof.results import (
     status_from,
 )
 from onnxproof.specs import Severity, TensorSpec, parse_input_specs
-from onnxproof.verify.tolerance import TolerancePolicy
+from onnxproof.verification.tolerance import TolerancePolicy
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ DEFAULT_OPSET = 18
 
 def check(path: str | Path) -> CheckReport:
     """onnx.checker (full) and shape inference on a file, with its model info. No torch."""
-    from onnxproof.check import check_model
+    from onnxproof.checking import check_model
 
     return check_model(path)
 
@@ -51,8 +51,8 @@ def export(
     verbose: bool = False,
 ) -> ExportResult:
     """Export ``model`` (an nn.Module or a reference such as ``net.py:Net``) to ONNX."""
-    from onnxproof.export import export_model
-    from onnxproof.export._modes import eval_mode, training_submodules
+    from onnxproof.exporting import export_model
+    from onnxproof.exporting._modes import eval_mode, training_submodules
 
     loaded, specs = _prepare(model, example_inputs, inputs, weights)
     training = training_submodules(loaded.module)
@@ -88,8 +88,8 @@ def run(
     verbose: bool = False,
 ) -> RunReport:
     """Export, check and verify in one call; the model's training flags are restored after."""
-    from onnxproof.export import export_model
-    from onnxproof.export._modes import eval_mode, training_submodules
+    from onnxproof.exporting import export_model
+    from onnxproof.exporting._modes import eval_mode, training_submodules
 
     timings: dict[str, float] = {}
     start = time.perf_counter()
@@ -137,7 +137,7 @@ def verify(
     fail_on: Severity | str = Severity.ERROR,
 ) -> RunReport:
     """Parity of an existing ONNX file against the eval-mode PyTorch model."""
-    from onnxproof.export._modes import eval_mode
+    from onnxproof.exporting._modes import eval_mode
 
     if not Path(onnx_path).is_file():
         raise InputSpecError(f"ONNX file {onnx_path} does not exist", hint="check the path")
@@ -169,10 +169,10 @@ def _check_and_verify(
     timings: dict[str, float],
 ) -> RunReport:
     from onnxproof import runtimes
-    from onnxproof.check import check_model
+    from onnxproof.checking import check_model
     from onnxproof.data import synthetic_cases
     from onnxproof.runtimes.torch_eager import TorchEager
-    from onnxproof.verify import verify_parity
+    from onnxproof.verification import verify_parity
 
     start = time.perf_counter()
     report = check_model(onnx_path)
@@ -292,7 +292,7 @@ def _prepare(
     inputs: Sequence[str] | None,
     weights: str | Path | None,
 ) -> tuple[Any, tuple[TensorSpec, ...]]:
-    from onnxproof.export._specs import specs_from_example
+    from onnxproof.exporting._specs import specs_from_example
     from onnxproof.loading import LoadedModel, load_model, load_weights
 
     if model is None or isinstance(model, str | Path):
@@ -322,7 +322,7 @@ def _export_args(
     specs: tuple[TensorSpec, ...], example_inputs: Sequence[Any] | None
 ) -> tuple[Any, ...]:
     from onnxproof.data import synthetic_cases
-    from onnxproof.export import example_args
+    from onnxproof.exporting import example_args
 
     if example_inputs is not None and all(
         tuple(getattr(t, "shape", ())) == s.example_shape

@@ -67,7 +67,9 @@ class Dim:
         return self.name is not None
 
     def __str__(self) -> str:
-        return self.name if self.name is not None else str(self.size)
+        if self.name is None:
+            return str(self.size)
+        return self.name if self.size == DEFAULT_DYNAMIC_SIZE else f"{self.name}={self.size}"
 
 
 @dataclass(frozen=True, kw_only=True)

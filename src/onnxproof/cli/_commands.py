@@ -16,8 +16,8 @@ from onnxproof.cli._common import (
     tolerance_options,
 )
 from onnxproof.errors import ExportError
+from onnxproof.lint.codes import CODES
 from onnxproof.results import Finding, RunReport
-from onnxproof.specs import Severity
 
 EXPORTERS = ("auto", "dynamo", "torchscript")
 
@@ -190,8 +190,9 @@ def _write(record, json_path: str) -> None:  # type: ignore[no-untyped-def]
 
 
 def _failed_export_report(model: str | None, exc: ExportError) -> RunReport:
+    info = CODES["export-failed"]
     finding = Finding(
-        code="export-failed", severity=Severity.ERROR, message=exc.message, hint=exc.hint or ""
+        code=info.code, severity=info.severity, message=exc.message, hint=exc.hint or info.fix
     )
     return RunReport(
         status="fail",

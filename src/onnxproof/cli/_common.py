@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 import click
 from rich.console import Console
+from rich.text import Text
 
 from onnxproof.errors import InternalError, OnnxproofError
 
@@ -25,7 +26,8 @@ class Sink:
         # Piped output keeps whole lines (rich would wrap at 80 columns).
         width = None if sys.stdout.isatty() else 120
         self.out = Console(no_color=plain, highlight=False, width=width)
-        self.err = Console(stderr=True, no_color=plain, highlight=False)
+        # An error is one line however narrow the terminal: soft wrap, no hard breaks.
+        self.err = Console(stderr=True, no_color=plain, highlight=False, soft_wrap=True)
         self.quiet = quiet
 
     def show(self, renderable: Any) -> None:
@@ -33,9 +35,9 @@ class Sink:
             self.out.print(renderable)
 
     def error(self, message: str, hint: str | None = None) -> None:
-        self.err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+        self.err.print(Text("error: ", style="bold red") + Text(message))
         if hint:
-            self.err.print(f"  [dim]→ {hint}[/]", markup=True, highlight=False)
+            self.err.print(Text(f"  → {hint}", style="dim"))
 
 
 def setup_logging(verbose: bool) -> None:

@@ -25,6 +25,12 @@ CODES: dict[str, FindingCode] = {
             fix="call model.eval() before exporting yourself; Dropout and BatchNorm behave differently in training",
         ),
         FindingCode(
+            code="export-failed",
+            severity=Severity.ERROR,
+            summary="every exporter strategy failed; no ONNX file was written",
+            fix="read each attempt's error; the message names the operator or the construct to change",
+        ),
+        FindingCode(
             code="export-fallback",
             severity=Severity.INFO,
             summary="the first exporter strategy failed and a later one wrote the file",

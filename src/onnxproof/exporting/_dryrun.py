@@ -7,7 +7,7 @@ from typing import Any
 import torch
 
 from onnxproof.errors import InputSpecError
-from onnxproof.export._messages import first_line
+from onnxproof.exporting._messages import first_line
 from onnxproof.specs import TensorSpec
 
 

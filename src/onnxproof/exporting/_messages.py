@@ -32,8 +32,11 @@ class ExportFailure:
     location: str | None = None
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
 def describe(error: BaseException) -> ExportFailure:
-    text = f"{type(error).__name__}: {error}"
+    text = _ANSI.sub("", f"{type(error).__name__}: {error}")
     for pattern in _UNSUPPORTED_PATTERNS:
         match = pattern.search(text)
         if match:

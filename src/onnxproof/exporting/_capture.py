@@ -41,12 +41,16 @@ def capture_console(enabled: bool = True) -> Iterator[Captured]:
         with tempfile.TemporaryFile(mode="w+b") as sink:
             saved = {fd: os.dup(fd) for fd in (1, 2)}
             handler = logging.StreamHandler(_Lines(captured.lines))
+            handler.setLevel(logging.INFO)
             root = logging.getLogger("torch")
             root.addHandler(handler)
+            # Python-level streams too: sys.stdout is not fd 1 under Jupyter or pytest.
+            text_sink = _Lines(captured.lines)
             try:
                 for fd in (1, 2):
                     os.dup2(sink.fileno(), fd)
-                yield captured
+                with contextlib.redirect_stdout(text_sink), contextlib.redirect_stderr(text_sink):  # type: ignore[type-var]
+                    yield captured
             finally:
                 sys.stdout.flush()
                 sys.stderr.flush()

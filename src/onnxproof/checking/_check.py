@@ -6,7 +6,7 @@ from pathlib import Path
 
 import onnx
 
-from onnxproof.check._info import model_info
+from onnxproof.checking._info import model_info
 from onnxproof.errors import CheckError, InputSpecError
 from onnxproof.results import CheckReport
 

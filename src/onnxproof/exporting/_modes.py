@@ -17,7 +17,10 @@ def training_submodules(module: torch.nn.Module) -> tuple[str, ...]:
 def eval_mode(module: torch.nn.Module) -> Iterator[torch.nn.Module]:
     """``module.eval()`` for the duration, then every submodule's own flag put back."""
     flags = [(m, m.training) for m in module.modules()]
-    module.eval()
+    try:
+        module.eval()
+    except NotImplementedError:
+        pass  # a torch.export program's module: its mode was fixed when it was exported
     try:
         yield module
     finally:

@@ -1,6 +1,6 @@
 """onnx.checker, shape inference and model info for one ONNX file. Never imports torch."""
 
-from onnxproof.check._check import check_model
-from onnxproof.check._info import model_info
+from onnxproof.checking._check import check_model
+from onnxproof.checking._info import model_info
 
 __all__ = ["check_model", "model_info"]

@@ -56,7 +56,7 @@ def finalize(model: onnx.ModelProto, metadata: dict[str, str], destination: Path
                 save_as_external_data=True,
                 all_tensors_to_one_file=True,
                 location=data_name,
-                size_threshold=1024,
+                size_threshold=0,
             )
         os.replace(tmp, destination)
     except BaseException:

@@ -13,9 +13,9 @@ from onnxproof.data import Case
 from onnxproof.results import CaseResult, OutputParity, ParityReport
 from onnxproof.runtimes import Session
 from onnxproof.specs import TensorSpec
-from onnxproof.verify._explain import explain_runtime_error
-from onnxproof.verify.metrics import Comparison, compare
-from onnxproof.verify.tolerance import TolerancePolicy
+from onnxproof.verification._explain import explain_runtime_error
+from onnxproof.verification.metrics import Comparison, compare
+from onnxproof.verification.tolerance import TolerancePolicy
 
 log = logging.getLogger(__name__)
 

@@ -13,18 +13,18 @@ import torch
 
 import onnxproof
 from onnxproof.errors import ExportError
-from onnxproof.export._capture import capture_console
-from onnxproof.export._dryrun import dry_run
-from onnxproof.export._messages import describe
-from onnxproof.export._modes import eval_mode, training_submodules
-from onnxproof.export._strategies import (
+from onnxproof.exporting._capture import capture_console
+from onnxproof.exporting._dryrun import dry_run
+from onnxproof.exporting._messages import describe
+from onnxproof.exporting._modes import eval_mode, training_submodules
+from onnxproof.exporting._strategies import (
     EXPORTER_CHOICES,
     STRATEGIES,
     AttemptOutcome,
     ExportRequest,
     strategies_for,
 )
-from onnxproof.export._write import finalize
+from onnxproof.exporting._write import finalize
 from onnxproof.lint.export_rules import export_findings
 from onnxproof.results import ExportAttempt, ExportResult
 from onnxproof.runtimes.torch_eager import flatten_outputs, to_tensor

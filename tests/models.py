@@ -1,0 +1,116 @@
+"""Tiny real models for the tests, each built with no arguments."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class SimpleNet(nn.Module):
+    onnxproof_inputs = ["input:float32[batch,10]"]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(10, 16)
+        self.relu = nn.ReLU()
+        self.fc2 = nn.Linear(16, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc2(self.relu(self.fc1(x)))
+
+
+class ExportOnlyDivergence(nn.Module):
+    """Takes another path while being exported: the ONNX file computes h + 1."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(10, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.fc(x)
+        if torch.onnx.is_in_onnx_export():
+            return h + 1
+        return h
+
+
+class DataDependentBranch(nn.Module):
+    """A Python `if` on a tensor value: dynamo refuses it, tracing freezes one path."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(10, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.fc(x)
+        if h.sum() > 0:
+            return h * 2
+        return h - 1
+
+
+class DropoutBatchNorm(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(10, 8)
+        self.bn = nn.BatchNorm1d(8)
+        self.drop = nn.Dropout(0.5)
+        self.out = nn.Linear(8, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(self.drop(self.bn(self.fc(x))))
+
+
+def left_in_training() -> nn.Module:
+    """A factory that hands over a model in training mode, with non-trivial BatchNorm stats."""
+    torch.manual_seed(0)
+    model = DropoutBatchNorm()
+    model.bn.running_mean.uniform_(-1, 1)
+    model.bn.running_var.uniform_(0.5, 2)
+    return model.train()
+
+
+class DictOutputs(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(10, 4)
+
+    def forward(self, x: torch.Tensor) -> dict[str, object]:
+        return {"logits": self.fc(x), "aux": (x.sum(-1), (x > 0).any(-1))}
+
+
+class TwoInputs(nn.Module):
+    """Token ids and a float mask sharing the batch and seq dims."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.emb = nn.Embedding(50, 8)
+        self.fc = nn.Linear(8, 2)
+
+    def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.emb(ids) * mask.unsqueeze(-1)).sum(1)
+
+
+@torch.library.custom_op("onnxproof_test::wobble", mutates_args=())
+def wobble(x: torch.Tensor) -> torch.Tensor:
+    return x.sin()
+
+
+@wobble.register_fake
+def _(x: torch.Tensor) -> torch.Tensor:
+    return torch.empty_like(x)
+
+
+class CustomOp(nn.Module):
+    """Uses an operator neither exporter can translate."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return wobble(x)
+
+
+class NeedsArguments(nn.Module):
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self.fc = nn.Linear(width, 2)
+
+
+def not_a_module() -> int:
+    return 3
