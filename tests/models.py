@@ -89,23 +89,6 @@ class TwoInputs(nn.Module):
         return self.fc(self.emb(ids) * mask.unsqueeze(-1)).sum(1)
 
 
-@torch.library.custom_op("onnxproof_test::wobble", mutates_args=())
-def wobble(x: torch.Tensor) -> torch.Tensor:
-    return x.sin()
-
-
-@wobble.register_fake
-def _(x: torch.Tensor) -> torch.Tensor:
-    return torch.empty_like(x)
-
-
-class CustomOp(nn.Module):
-    """Uses an operator neither exporter can translate."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return wobble(x)
-
-
 class NeedsArguments(nn.Module):
     def __init__(self, width: int) -> None:
         super().__init__()

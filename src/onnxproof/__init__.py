@@ -17,7 +17,7 @@ from onnxproof.errors import (
     OnnxproofError,
     RuntimeUnavailable,
 )
-from onnxproof.pipeline import check, export, run, verify
+from onnxproof.pipeline import check, export, lint, run, verify
 from onnxproof.results import CheckReport, ExportResult, Finding, ParityReport, RunReport
 from onnxproof.specs import Severity, TensorSpec, parse_input_spec
 
@@ -40,6 +40,7 @@ __all__ = [
     "__version__",
     "check",
     "export",
+    "lint",
     "parse_input_spec",
     "run",
     "verify",

@@ -105,6 +105,9 @@ def _import_where(where: str) -> Any:
                 f"model file {where} does not exist", hint="check the path before the ':'"
             )
         module_name = f"onnxproof_user_{abs(hash(str(path.resolve())))}"
+        if module_name in sys.modules:
+            # Executing a file again would redefine its classes and re-register any custom ops.
+            return sys.modules[module_name]
         spec = importlib.util.spec_from_file_location(module_name, path)
         if spec is None or spec.loader is None:
             raise ModelLoadError(f"cannot import {where} as a Python file")

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from onnxproof.errors import InputSpecError
-from onnxproof.lint.codes import CODES
 from onnxproof.results import (
     CaseResult,
     CheckReport,
@@ -32,11 +31,16 @@ log = logging.getLogger(__name__)
 DEFAULT_OPSET = 18
 
 
-def check(path: str | Path) -> CheckReport:
-    """onnx.checker (full) and shape inference on a file, with its model info. No torch."""
+def check(path: str | Path, *, targets: Sequence[str] = ()) -> CheckReport:
+    """onnx.checker (full), shape inference, model info and lint findings (per target). No torch."""
     from onnxproof.checking import check_model
 
-    return check_model(path)
+    return check_model(path, targets=targets)
+
+
+def lint(path: str | Path, *, targets: Sequence[str] = ()) -> tuple[Finding, ...]:
+    """The findings of the graph rules, and of the target rules for each target. No torch."""
+    return check(path, targets=targets).findings
 
 
 def export(
@@ -85,6 +89,7 @@ def run(
     rtol: float | None = None,
     seed: int = 0,
     fail_on: Severity | str = Severity.ERROR,
+    targets: Sequence[str] = (),
     verbose: bool = False,
 ) -> RunReport:
     """Export, check and verify in one call; the model's training flags are restored after."""
@@ -120,6 +125,7 @@ def run(
             policy=TolerancePolicy(atol=atol, rtol=rtol),
             seed=seed,
             fail_on=Severity(fail_on),
+            targets=targets,
             timings=timings,
         )
 
@@ -135,6 +141,7 @@ def verify(
     rtol: float | None = None,
     seed: int = 0,
     fail_on: Severity | str = Severity.ERROR,
+    targets: Sequence[str] = (),
 ) -> RunReport:
     """Parity of an existing ONNX file against the eval-mode PyTorch model."""
     from onnxproof.exporting._modes import eval_mode
@@ -152,6 +159,7 @@ def verify(
             policy=TolerancePolicy(atol=atol, rtol=rtol),
             seed=seed,
             fail_on=Severity(fail_on),
+            targets=targets,
             timings={},
         )
 
@@ -166,16 +174,21 @@ def _check_and_verify(
     policy: TolerancePolicy,
     seed: int,
     fail_on: Severity,
+    targets: Sequence[str],
     timings: dict[str, float],
 ) -> RunReport:
+    import onnx
+
     from onnxproof import runtimes
     from onnxproof.checking import check_model
     from onnxproof.data import synthetic_cases
+    from onnxproof.linting.parity_rules import nondeterminism_finding, parity_findings
     from onnxproof.runtimes.torch_eager import TorchEager
     from onnxproof.verification import verify_parity
+    from onnxproof.verification.determinism import differing_outputs
 
     start = time.perf_counter()
-    report = check_model(onnx_path)
+    report = check_model(onnx_path, targets=targets)
     timings["check"] = time.perf_counter() - start
     info = report.info
     onnx_inputs = tuple(t.name for t in info.inputs) if info else ()
@@ -184,6 +197,7 @@ def _check_and_verify(
     start = time.perf_counter()
     ort = runtimes.get("onnxruntime")
     reference_session = TorchEager(module, onnx_inputs, onnx_outputs).load(onnx_path)
+    determinism: list[Finding] = []
     try:
         candidate = ort.load(onnx_path)
     except Exception as exc:
@@ -197,9 +211,15 @@ def _check_and_verify(
             policy=policy,
             runtime=ort.name,
         )
+        first = next(iter(synthetic_cases(specs, seed=seed, draws=("normal",))))
+        for name, session in ((ort.name, candidate), ("eval-mode PyTorch", reference_session)):
+            differing = differing_outputs(session, first.feeds)
+            if differing:
+                determinism.append(nondeterminism_finding(name, differing))
     timings["verify"] = time.perf_counter() - start
+    graph = onnx.load(onnx_path, load_external_data=False)
     findings = (exported.findings if exported else ()) + report.findings
-    findings += _spec_findings(specs) + _parity_findings(parity)
+    findings += _spec_findings(specs) + parity_findings(parity, graph) + tuple(determinism)
     checks_passed = report.passed and parity.passed
     metadata = info.metadata if info else {}
     return RunReport(
@@ -250,40 +270,16 @@ def _unloadable(runtime: str, policy: TolerancePolicy, exc: BaseException) -> Pa
     )
 
 
-def _finding(code: str, message: str, **where: str | None) -> Finding:
-    info = CODES[code]
-    return Finding(code=code, severity=info.severity, message=message, hint=info.fix, **where)
-
-
 def _spec_findings(specs: tuple[TensorSpec, ...]) -> tuple[Finding, ...]:
+    from onnxproof.linting._base import make_finding
+
     return tuple(
-        _finding("default-int-range", f"input {s.name!r} ({s}) has no value range; generated 0..9")
+        make_finding(
+            "default-int-range", f"input {s.name!r} ({s}) has no value range; generated 0..9"
+        )
         for s in specs
         if s.is_integer and s.value_range is None
     )
-
-
-def _parity_findings(parity: ParityReport) -> tuple[Finding, ...]:
-    findings = [
-        _finding(
-            "output-mismatch",
-            f"output {o.name!r} differs from PyTorch: max abs diff {o.max_abs_diff:.3g} "
-            f"(atol {o.atol:g}, rtol {o.rtol:g}; {o.mismatch_fraction:.1%} of elements outside)",
-        )
-        for o in parity.outputs
-        if not o.passed
-    ]
-    errors = [c for c in parity.cases if not c.passed and c.error and not c.failed_outputs]
-    if errors:
-        first = errors[0]
-        sizes = ", ".join(f"{k}={v}" for k, v in first.sizes.items()) or "the example size"
-        findings.append(
-            _finding(
-                "runtime-failure",
-                f"{parity.runtime} failed {len(errors)} case(s); first at {sizes}: {first.error}",
-            )
-        )
-    return tuple(findings)
 
 
 def _prepare(

@@ -97,10 +97,12 @@ class CheckReport(_Record):
     shape_inference_passed: bool | None
     shape_inference_error: str | None
     info: ModelInfo | None
+    targets: tuple[str, ...] = ()
     findings: tuple[Finding, ...] = ()
 
     @property
     def passed(self) -> bool:
+        """The file is valid ONNX (findings are judged apart, with --fail-on)."""
         return self.checker_passed and self.shape_inference_passed is not False
 
 

@@ -147,7 +147,7 @@ def test_error_shape_rejected_at_export(cli, tmp_path: Path) -> None:
 
 def test_error_unsupported_operator(cli, tmp_path: Path) -> None:
     result = cli(
-        "run", ref("CustomOp"), "--input", "x:float32[batch,10]",
+        "run", str(Path(__file__).parents[1] / "custom_op_model.py") + ":CustomOp", "--input", "x:float32[batch,10]",
         "-o", str(tmp_path / "x.onnx"), "--json", str(tmp_path / "r.json"),
     )  # fmt: skip
     _assert_user_error(result, 1, "onnxproof_test", "wobble", "opset 18", "--exporter")

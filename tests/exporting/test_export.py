@@ -9,6 +9,7 @@ import torch
 from onnxproof.errors import ExportError, InputSpecError
 from onnxproof.exporting import export_model
 from onnxproof.exporting._write import finalize
+from onnxproof.loading import load_model
 from onnxproof.specs import parse_input_specs
 from tests import models
 
@@ -85,8 +86,11 @@ def test_fallback_is_recorded(tmp_path: Path) -> None:
 
 def test_unsupported_operator_names_op_and_leaves_no_file(tmp_path: Path) -> None:
     out = tmp_path / "c.onnx"
+    module = load_model(
+        str(Path(models.__file__).with_name("custom_op_model.py")) + ":CustomOp"
+    ).module
     with pytest.raises(ExportError) as info:
-        export_model(models.CustomOp(), SPECS, out, args=ARGS)
+        export_model(module, SPECS, out, args=ARGS)
     assert "onnxproof_test" in info.value.message and "wobble" in info.value.message
     assert "opset 18" in info.value.message
     assert "custom_translation_table" in (info.value.hint or "")

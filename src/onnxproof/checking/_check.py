@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import onnx
@@ -11,8 +12,12 @@ from onnxproof.errors import CheckError, InputSpecError
 from onnxproof.results import CheckReport
 
 
-def check_model(path: str | Path) -> CheckReport:
-    """Check one file. A file that cannot be read at all is an InputSpecError (bad input)."""
+def check_model(path: str | Path, *, targets: Sequence[str] = ()) -> CheckReport:
+    """Check one file and lint it (per target too). An unreadable file is an InputSpecError."""
+    from onnxproof.linting import lint_graph, load_target
+
+    for name in targets:
+        load_target(name)  # an unknown target is a usage error before any work
     path = Path(path)
     if not path.is_file():
         raise InputSpecError(f"ONNX file {path} does not exist", hint="check the path")
@@ -41,13 +46,16 @@ def check_model(path: str | Path) -> CheckReport:
         except Exception as exc:
             inference_passed = False
             inference_error = _explain(model, exc)
+    info = model_info(model, path)
     return CheckReport(
         path=str(path),
         checker_passed=checker_error is None,
         checker_error=checker_error,
         shape_inference_passed=inference_passed,
         shape_inference_error=inference_error,
-        info=model_info(model, path),
+        info=info,
+        targets=tuple(targets),
+        findings=lint_graph(model, info, targets=targets),
     )
 
 

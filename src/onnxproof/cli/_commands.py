@@ -15,11 +15,20 @@ from onnxproof.cli._common import (
     setup_logging,
     tolerance_options,
 )
-from onnxproof.errors import ExportError
-from onnxproof.lint.codes import CODES
-from onnxproof.results import Finding, RunReport
+from onnxproof.errors import ExportError, InputSpecError
+from onnxproof.results import Finding, RunReport, status_from
+from onnxproof.specs import Severity
 
 EXPORTERS = ("auto", "dynamo", "torchscript")
+
+target_option = click.option(
+    "-t",
+    "--target",
+    "targets",
+    multiple=True,
+    metavar="NAME",
+    help="Deployment target to lint for (repeatable): ort-cpu, ort-web, ort-mobile, tensorrt, openvino, coreml.",
+)
 
 
 def export_options(func):  # type: ignore[no-untyped-def]
@@ -56,6 +65,7 @@ def app() -> None:
 @model_options
 @export_options
 @tolerance_options
+@target_option
 @common_options
 @handle_errors
 def run(
@@ -70,6 +80,7 @@ def run(
     seed,
     fail_on,
     json_path,
+    targets,
     verbose,
     quiet,
     debug,
@@ -93,6 +104,7 @@ def run(
             rtol=rtol,
             seed=seed,
             fail_on=fail_on,
+            targets=targets,
             verbose=verbose,
         )
     except ExportError as exc:
@@ -129,23 +141,81 @@ def export(model, inputs, weights, output, exporter, opset, verbose, quiet, debu
     sys.exit(0 if check.passed else 1)
 
 
+fail_on_option = click.option(
+    "--fail-on",
+    type=click.Choice(["error", "warning"]),
+    default="error",
+    show_default=True,
+    help="Lowest finding severity that fails the command.",
+)
+
+
 @app.command()
 @click.argument("onnx_file", type=click.Path())
 @click.option("--json", "json_path", type=click.Path(), help="Write the check report as JSON.")
+@target_option
+@fail_on_option
 @common_options
 @handle_errors
-def check(onnx_file, json_path, verbose, quiet, debug):  # type: ignore[no-untyped-def]
-    """Run onnx.checker and shape inference on ONNX_FILE and describe it. Never imports torch."""
+def check(onnx_file, json_path, targets, fail_on, verbose, quiet, debug):  # type: ignore[no-untyped-def]
+    """Run onnx.checker, shape inference and the lint rules on ONNX_FILE. Never imports torch."""
     from onnxproof.report import render_check
+    from onnxproof.report.terminal import render_findings
 
     setup_logging(verbose)
     sink = Sink(quiet=quiet or json_path == "-")
-    report = onnxproof.check(onnx_file)
+    report = onnxproof.check(onnx_file, targets=targets)
     if json_path:
         _write(report, json_path)
-    for part in render_check(report):
+    for part in render_check(report) + render_findings(report.findings):
         sink.show(part)
-    sys.exit(0 if report.passed else 1)
+    ok = (
+        report.passed
+        and status_from(report.findings, checks_passed=True, fail_on=Severity(fail_on)) == "pass"
+    )
+    sys.exit(0 if ok else 1)
+
+
+@app.command()
+@click.argument("onnx_file", type=click.Path())
+@target_option
+@fail_on_option
+@common_options
+@handle_errors
+def lint(onnx_file, targets, fail_on, verbose, quiet, debug):  # type: ignore[no-untyped-def]
+    """List the findings for ONNX_FILE (per --target). Never imports torch."""
+    from rich.text import Text
+
+    from onnxproof.report.terminal import render_findings
+
+    setup_logging(verbose)
+    sink = Sink(quiet=quiet)
+    findings = onnxproof.lint(onnx_file, targets=targets)
+    for part in render_findings(findings) or [Text("no findings")]:
+        sink.show(part)
+    sys.exit(
+        0 if status_from(findings, checks_passed=True, fail_on=Severity(fail_on)) == "pass" else 1
+    )
+
+
+@app.command()
+@click.argument("code", required=False)
+@handle_errors
+def explain(code: str | None) -> None:
+    """Print what finding CODE means and how to fix it; without CODE, list the codes."""
+    from onnxproof.linting.codes import CODES
+    from onnxproof.report.terminal import render_code
+
+    sink = Sink()
+    if code is None:
+        for entry in CODES.values():
+            sink.show(f"{entry.code:<26} {entry.severity.value:<8} {entry.summary}")
+        return
+    if code not in CODES:
+        raise InputSpecError(
+            f"unknown finding code {code!r}", hint="`onnxproof explain` lists the codes"
+        )
+    sink.show(render_code(CODES[code]))
 
 
 @app.command()
@@ -153,11 +223,24 @@ def check(onnx_file, json_path, verbose, quiet, debug):  # type: ignore[no-untyp
 @click.argument("onnx_file", type=click.Path())
 @model_options
 @tolerance_options
+@target_option
 @common_options
 @handle_errors
-def verify(
-    model, onnx_file, inputs, weights, atol, rtol, seed, fail_on, json_path, verbose, quiet, debug
-):  # type: ignore[no-untyped-def]
+def verify(  # type: ignore[no-untyped-def]
+    model,
+    onnx_file,
+    inputs,
+    weights,
+    atol,
+    rtol,
+    seed,
+    fail_on,
+    json_path,
+    targets,
+    verbose,
+    quiet,
+    debug,
+):
     """Verify ONNX_FILE against MODEL in PyTorch on seeded inputs at several sizes."""
     setup_logging(verbose)
     sink = Sink(quiet=quiet or json_path == "-")
@@ -170,6 +253,7 @@ def verify(
         rtol=rtol,
         seed=seed,
         fail_on=fail_on,
+        targets=targets,
     )
     _finish(sink, report, json_path)
 
@@ -190,6 +274,8 @@ def _write(record, json_path: str) -> None:  # type: ignore[no-untyped-def]
 
 
 def _failed_export_report(model: str | None, exc: ExportError) -> RunReport:
+    from onnxproof.linting.codes import CODES
+
     info = CODES["export-failed"]
     finding = Finding(
         code=info.code, severity=info.severity, message=exc.message, hint=exc.hint or info.fix

@@ -25,7 +25,7 @@ from onnxproof.exporting._strategies import (
     strategies_for,
 )
 from onnxproof.exporting._write import finalize
-from onnxproof.lint.export_rules import export_findings
+from onnxproof.linting.export_rules import export_findings
 from onnxproof.results import ExportAttempt, ExportResult
 from onnxproof.runtimes.torch_eager import flatten_outputs, to_tensor
 from onnxproof.specs import TensorSpec
@@ -113,6 +113,11 @@ def export_model(
         exporter=success.strategy,
         opset_requested=opset,
         opset_written=written,
+        data_dependent_locations=[
+            failure.location
+            for failure in (describe(o.error) for o in outcomes if o.error is not None)
+            if failure.data_dependent
+        ],
     )
     return ExportResult(
         onnx_path=str(destination),

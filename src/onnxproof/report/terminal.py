@@ -8,6 +8,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from onnxproof.linting.codes import FindingCode
 from onnxproof.results import (
     CheckReport,
     ExportResult,
@@ -157,6 +158,21 @@ def render_findings(findings: Iterable[Finding]) -> list[RenderableType]:
         if f.hint:
             parts.append(Text(f"         fix: {f.hint}", style="dim"))
     return parts
+
+
+def render_code(entry: FindingCode) -> RenderableType:
+    """One catalogue entry, as `onnxproof explain CODE` prints it."""
+    style = _SEVERITY_STYLE[entry.severity.value]
+    parts: list[RenderableType] = [
+        Text.from_markup(f"[bold]{entry.code}[/] ([{style}]{entry.severity.value}[/])"),
+        Text(entry.summary),
+    ]
+    if entry.severity_note:
+        parts.append(Text(f"Severity: {entry.severity_note}.", style="dim"))
+    if entry.details:
+        parts += [Text(""), Text(entry.details)]
+    parts += [Text(""), Text(f"Fix: {entry.fix}")]
+    return Group(*parts)
 
 
 def render_run(report: RunReport, export: ExportResult | None = None) -> RenderableType:

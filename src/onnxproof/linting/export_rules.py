@@ -6,14 +6,9 @@ import dataclasses
 import warnings
 from collections.abc import Sequence
 
-from onnxproof.lint.codes import CODES
+from onnxproof.linting._base import make_finding
 from onnxproof.results import ExportAttempt, Finding
 from onnxproof.specs import Severity
-
-
-def _finding(code: str, message: str, **where: str | None) -> Finding:
-    info = CODES[code]
-    return Finding(code=code, severity=info.severity, message=message, hint=info.fix, **where)
 
 
 def export_findings(
@@ -25,12 +20,13 @@ def export_findings(
     exporter: str,
     opset_requested: int,
     opset_written: int,
+    data_dependent_locations: Sequence[str | None] = (),
 ) -> tuple[Finding, ...]:
     findings: list[Finding] = []
     if training_modules:
         shown = ", ".join(training_modules[:8]) + (" …" if len(training_modules) > 8 else "")
         message = f"{len(training_modules)} module(s) were in training mode ({shown}); exported in eval mode"
-        finding = _finding("train-mode", message)
+        finding = make_finding("train-mode", message)
         if built_here:
             # onnxproof built the module from its class: training mode is merely nn.Module's
             # default, not a state the user left it in.
@@ -44,15 +40,29 @@ def export_findings(
     if failed and any(a.ok for a in attempts):
         first = failed[0]
         findings.append(
-            _finding(
+            make_finding(
                 "export-fallback",
                 f"{first.strategy} failed ({first.error}); the file was written by {exporter}",
             )
         )
-    findings.extend(tracer_findings(warnings_seen))
+    traced = tracer_findings(warnings_seen)
+    seen = {f.location for f in traced if f.code == "traced-control-flow"}
+    for location in data_dependent_locations:
+        if location in seen:
+            continue  # the fallback's TracerWarning already names this line
+        seen.add(location)
+        where = f" at {location}" if location else ""
+        findings.append(
+            make_finding(
+                "traced-control-flow",
+                f"the dynamo exporter refused a data-dependent branch{where}",
+                location=location,
+            )
+        )
+    findings.extend(traced)
     if opset_written != opset_requested:
         findings.append(
-            _finding(
+            make_finding(
                 "opset-changed",
                 f"asked for opset {opset_requested}, the {exporter} exporter wrote {opset_written}",
             )
@@ -80,5 +90,5 @@ def tracer_findings(warnings_seen: Sequence[warnings.WarningMessage]) -> list[Fi
         if (code, location) in seen:
             continue
         seen.add((code, location))
-        findings.append(_finding(code, text.split(".")[0], location=location))
+        findings.append(make_finding(code, text.split(".")[0], location=location))
     return findings

@@ -1,0 +1,185 @@
+"""The catalogue of finding codes: severity, what each means, how to fix it. Stable once published.
+
+``onnxproof explain CODE`` prints an entry; docs/findings.md is generated from this file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from onnxproof.specs import Severity
+
+
+@dataclass(frozen=True, kw_only=True)
+class FindingCode:
+    code: str
+    severity: Severity
+    summary: str
+    fix: str
+    details: str = ""
+    #: Where the severity differs by target, in words.
+    severity_note: str = ""
+
+
+_E, _W, _I = Severity.ERROR, Severity.WARNING, Severity.INFO
+
+CODES: dict[str, FindingCode] = {
+    c.code: c
+    for c in (
+        FindingCode(
+            code="train-mode",
+            severity=_W,
+            summary="submodules were in training mode when export was asked; onnxproof exported in eval mode",
+            fix="call model.eval() before exporting yourself; Dropout and BatchNorm behave differently in training",
+            details=(
+                "A model left in training mode exports Dropout as a random op and BatchNorm with batch "
+                "statistics: the file then gives different answers from the model you validated. "
+                "onnxproof always exports in eval mode under no_grad and verifies against eval-mode "
+                "PyTorch; the finding names the modules that were in training mode. It is info, not a "
+                "warning, when onnxproof itself built the model from its class (training is nn.Module's "
+                "default there)."
+            ),
+        ),
+        FindingCode(
+            code="export-failed",
+            severity=_E,
+            summary="every exporter strategy failed; no ONNX file was written",
+            fix="read each attempt's error; the message names the operator or the construct to change",
+        ),
+        FindingCode(
+            code="export-fallback",
+            severity=_I,
+            summary="the first exporter strategy failed and a later one wrote the file",
+            fix="read why the first failed; the fallback (TorchScript tracing) captures one path of control flow",
+            details=(
+                "onnxproof tries the dynamo exporter first and the TorchScript exporter second. A file "
+                "written by the fallback is verified like any other, but tracing records only the "
+                "branches the example input took, so check traced-control-flow findings too."
+            ),
+        ),
+        FindingCode(
+            code="traced-control-flow",
+            severity=_E,
+            summary="control flow depends on tensor values; only one path can be in the file",
+            fix="replace the `if` on a tensor value with torch.where or torch.cond, or remove the data-dependent branch",
+            details=(
+                "Tracing turned a tensor into a Python bool (a TracerWarning), so only the branch taken "
+                "for the example input was captured; or the dynamo exporter refused a data-dependent "
+                "guard. The location is the line in your code. Inputs taking the other branch give wrong "
+                "answers in ONNX: onnxproof's random draws of both signs and scales usually show it as "
+                "output-mismatch too."
+            ),
+        ),
+        FindingCode(
+            code="traced-constant",
+            severity=_W,
+            summary="tracing turned a tensor into a Python number; the example input's value may be baked in",
+            fix="keep the computation in tensors (x.shape[0] rather than int(x.sum())) or check parity at several sizes",
+        ),
+        FindingCode(
+            code="opset-changed",
+            severity=_W,
+            summary="the exporter wrote a different opset from the one asked for",
+            fix="the dynamo exporter translates at opset 18 and down-converts; ask for >= 18 or use --exporter torchscript",
+        ),
+        FindingCode(
+            code="stochastic-op",
+            severity=_E,
+            summary="the graph holds a random op, or Dropout/BatchNormalization in training mode",
+            fix="export in eval mode; replace random ops in forward with inputs or fixed buffers",
+            details=(
+                "RandomNormal/Uniform(Like), Bernoulli and Multinomial give new values on every run, and "
+                "Dropout with training_mode or BatchNormalization with training_mode=1 behave as in "
+                "training. Serving such a file gives different answers for the same input."
+            ),
+        ),
+        FindingCode(
+            code="baked-dimension",
+            severity=_E,
+            summary="a dim declared dynamic is fixed in the file, or the model only works at the example size",
+            fix="use x.shape[i] or -1 in reshape/view instead of Python numbers; avoid int() on sizes",
+            details=(
+                "Either the exported graph fixes a dim the input spec named (the input shape holds a "
+                "number), or parity passes at the example size but fails or crashes at other sizes of "
+                "that dim: a Reshape, Expand or similar node carries the example size as a constant."
+            ),
+        ),
+        FindingCode(
+            code="static-shape",
+            severity=_W,
+            summary="every dim of an input is static, so the dummy input's batch size is welded in",
+            fix="name the dim in the spec: --input 'x:float32[batch,3,224,224]'",
+        ),
+        FindingCode(
+            code="nondeterministic",
+            severity=_E,
+            summary="the same input gives different outputs on two runs (ONNX Runtime or eval-mode PyTorch)",
+            fix="remove random ops and stateful buffers updated in forward; check stochastic-op findings",
+        ),
+        FindingCode(
+            code="float64",
+            severity=_W,
+            summary="float64 tensors in the graph: slow, and unsupported on several targets",
+            fix="cast the model and inputs to float32 (model.float()); look for torch.float64 constants and np.float64 arrays",
+            severity_note="error for targets without float64 (tensorrt, coreml, ort-web where noted)",
+        ),
+        FindingCode(
+            code="external-data",
+            severity=_I,
+            summary="the model needs a side .data file to load",
+            fix="ship the named .data file beside the .onnx, in the same folder, under the same name",
+        ),
+        FindingCode(
+            code="unsupported-op",
+            severity=_E,
+            summary="an op (or op on a dtype) the target does not support",
+            fix="re-export at another opset, rewrite the op in supported ones, or pick a target that has it",
+            severity_note="reported per --target",
+        ),
+        FindingCode(
+            code="opset-too-new",
+            severity=_E,
+            summary="the model's opset is above what the target supports",
+            fix="export with --opset at or below the target's maximum (and check opset-changed)",
+            severity_note="reported per --target",
+        ),
+        FindingCode(
+            code="int64-unsupported",
+            severity=_W,
+            summary="int64 inputs or outputs on a target with limited int64 support",
+            fix="use int32 for ids and indices where the values fit",
+            severity_note="error where the target has no int64",
+        ),
+        FindingCode(
+            code="dynamic-shape-unsupported",
+            severity=_W,
+            summary="dynamic dims on a target with limited dynamic-shape support",
+            fix="export with static shapes for this target, or set the runtime's shape profiles",
+            severity_note="error where the target has none",
+        ),
+        FindingCode(
+            code="precision-sensitive-op",
+            severity=_I,
+            summary="normalizations and long reductions in float16/bfloat16 differ from PyTorch beyond elementwise error",
+            fix="keep these ops in float32 (mixed precision), or verify with tolerances for reduced precision",
+        ),
+        FindingCode(
+            code="output-mismatch",
+            severity=_E,
+            summary="an output of the ONNX model differs from PyTorch beyond the tolerance",
+            fix="see the parity table; a higher opset, the other exporter, or a fix in the model code",
+        ),
+        FindingCode(
+            code="runtime-failure",
+            severity=_E,
+            summary="the runtime could not run the ONNX file on some inputs PyTorch accepts",
+            fix="see the failed case's message; often a dimension baked in at export",
+        ),
+        FindingCode(
+            code="default-int-range",
+            severity=_I,
+            summary="an integer input has no value range in its spec; generated values are 0..9",
+            fix="add a range to the spec, for example ids:int64[batch,seq]{0..30521}",
+        ),
+    )
+}

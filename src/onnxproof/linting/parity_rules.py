@@ -1,0 +1,85 @@
+"""Rules that read the parity results: output mismatch, runtime failures, baked dims, determinism."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import onnx
+
+from onnxproof.linting._base import listed, make_finding
+from onnxproof.linting.graph_rules import SHAPE_INPUTS, constants, walk
+from onnxproof.results import Finding, ParityReport
+
+
+def parity_findings(
+    parity: ParityReport, model: onnx.ModelProto | None = None
+) -> tuple[Finding, ...]:
+    findings = [
+        make_finding(
+            "output-mismatch",
+            f"output {o.name!r} differs from {parity.reference}: max abs diff {o.max_abs_diff:.3g} "
+            f"(atol {o.atol:g}, rtol {o.rtol:g}; {o.mismatch_fraction:.1%} of elements outside)",
+        )
+        for o in parity.outputs
+        if not o.passed
+    ]
+    errors = [c for c in parity.cases if not c.passed and c.error and not c.failed_outputs]
+    if errors:
+        first = errors[0]
+        sizes = ", ".join(f"{k}={v}" for k, v in first.sizes.items()) or "the example size"
+        findings.append(
+            make_finding(
+                "runtime-failure",
+                f"{parity.runtime} failed {len(errors)} case(s); first at {sizes}: {first.error}",
+            )
+        )
+    findings.extend(baked_by_parity(parity, model))
+    return tuple(findings)
+
+
+def baked_by_parity(parity: ParityReport, model: onnx.ModelProto | None) -> Iterable[Finding]:
+    """Passes at the example sizes, fails at others: the dims that changed behave as fixed."""
+    ran = [c for c in parity.cases if not (c.error or "").startswith("skipped") and c.index >= 0]
+    if not ran:
+        return
+    example = ran[0].sizes
+    at_example = [c for c in ran if c.sizes == example]
+    elsewhere = [c for c in ran if c.sizes != example and not c.passed]
+    if not at_example or not all(c.passed for c in at_example) or not elsewhere:
+        return
+    for dim, size in example.items():
+        bad = sorted({c.sizes[dim] for c in elsewhere if c.sizes.get(dim) != size})
+        if not bad:
+            continue
+        suspects = shape_constants_with(model, size) if model is not None else []
+        nodes = (
+            f"; nodes holding {size} in a shape constant: {listed(suspects)}" if suspects else ""
+        )
+        yield make_finding(
+            "baked-dimension",
+            f"dim {dim!r} behaves as fixed to {size}: parity passes at {dim}={size} and fails at "
+            f"{dim}={', '.join(map(str, bad))}{nodes}",
+            node=suspects[0] if suspects else None,
+        )
+
+
+def shape_constants_with(model: onnx.ModelProto, size: int) -> list[str]:
+    """Reshape/Expand/Tile/... nodes whose constant shape input contains ``size``."""
+    known = constants(model)
+    hits = []
+    for node in walk(model.graph):
+        index = SHAPE_INPUTS.get(node.op_type)
+        if index is None or index >= len(node.input) or node.input[index] not in known:
+            continue
+        values = onnx.numpy_helper.to_array(known[node.input[index]])
+        if np.issubdtype(values.dtype, np.integer) and size in values.ravel().tolist():
+            hits.append(node.name or f"({node.op_type})")
+    return hits
+
+
+def nondeterminism_finding(runtime: str, outputs: list[str]) -> Finding:
+    return make_finding(
+        "nondeterministic",
+        f"the same input through {runtime} twice gave different values for {listed(outputs)}",
+    )
