@@ -97,3 +97,34 @@ class NeedsArguments(nn.Module):
 
 def not_a_module() -> int:
     return 3
+
+
+class NoisyOutput(nn.Module):
+    """Adds fresh noise on every call, in eval mode too."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(10, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(x) + torch.rand_like(self.fc(x))
+
+
+class LenBakesBatch(nn.Module):
+    """len(x) is a Python int to the tracer: the example batch size becomes a constant."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(10, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(x) + torch.zeros(len(x), 4)
+
+
+class Double(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(10, 4).double()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(x.double()).float()

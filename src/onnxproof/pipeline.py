@@ -188,7 +188,7 @@ def _check_and_verify(
     from onnxproof.verification.determinism import differing_outputs
 
     start = time.perf_counter()
-    report = check_model(onnx_path, targets=targets)
+    report = check_model(onnx_path, targets=targets, specs=specs)
     timings["check"] = time.perf_counter() - start
     info = report.info
     onnx_inputs = tuple(t.name for t in info.inputs) if info else ()

@@ -10,9 +10,12 @@ import onnx
 from onnxproof.checking._info import model_info
 from onnxproof.errors import CheckError, InputSpecError
 from onnxproof.results import CheckReport
+from onnxproof.specs import TensorSpec
 
 
-def check_model(path: str | Path, *, targets: Sequence[str] = ()) -> CheckReport:
+def check_model(
+    path: str | Path, *, targets: Sequence[str] = (), specs: tuple[TensorSpec, ...] | None = None
+) -> CheckReport:
     """Check one file and lint it (per target too). An unreadable file is an InputSpecError."""
     from onnxproof.linting import lint_graph, load_target
 
@@ -55,7 +58,7 @@ def check_model(path: str | Path, *, targets: Sequence[str] = ()) -> CheckReport
         shape_inference_error=inference_error,
         info=info,
         targets=tuple(targets),
-        findings=lint_graph(model, info, targets=targets),
+        findings=lint_graph(model, info, targets=targets, specs=specs),
     )
 
 

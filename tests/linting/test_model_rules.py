@@ -1,0 +1,74 @@
+"""Rules that need the model run: nondeterminism, baked dims found by parity, float64, tracing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import onnxproof
+from tests import models
+
+
+def _codes(report: onnxproof.RunReport) -> dict[str, str]:
+    return {f.code: f.severity.value for f in report.findings}
+
+
+def test_noise_is_stochastic_and_nondeterministic(tmp_path: Path) -> None:
+    report = onnxproof.run(
+        models.NoisyOutput(), inputs=["x:float32[batch,10]"], output=tmp_path / "n.onnx"
+    )
+    codes = _codes(report)
+    assert codes.get("stochastic-op") == "error" and codes.get("nondeterministic") == "error"
+    assert report.status == "fail"
+    messages = [f.message for f in report.findings if f.code == "nondeterministic"]
+    assert any("onnxruntime" in m for m in messages) and any("PyTorch" in m for m in messages)
+
+
+def test_clean_model_is_deterministic(tmp_path: Path) -> None:
+    report = onnxproof.run(
+        models.SimpleNet(), inputs=["x:float32[batch,10]"], output=tmp_path / "s.onnx"
+    )
+    assert not {"nondeterministic", "stochastic-op", "baked-dimension"} & set(_codes(report))
+
+
+def test_len_bakes_the_batch_under_tracing(tmp_path: Path) -> None:
+    report = onnxproof.run(
+        models.LenBakesBatch(),
+        inputs=["x:float32[batch,10]"],
+        output=tmp_path / "l.onnx",
+        exporter="torchscript",
+    )
+    assert report.status == "fail"
+    baked = [f for f in report.findings if f.code == "baked-dimension"]
+    assert baked and "'batch' behaves as fixed to 2" in baked[0].message
+    # torch 2.13's dynamo exporter silently specializes the named dim here: the file's input is
+    # static. Caught from the graph (declared dynamic, fixed in the file) and by parity.
+    dynamo = onnxproof.run(
+        models.LenBakesBatch(), inputs=["x:float32[batch,10]"], output=tmp_path / "d.onnx"
+    )
+    assert dynamo.exporter == "dynamo" and dynamo.status == "fail"
+    messages = [f.message for f in dynamo.findings if f.code == "baked-dimension"]
+    assert any("declared dynamic but the file fixes it to 2" in m for m in messages)
+
+
+def test_float64_model(tmp_path: Path) -> None:
+    report = onnxproof.run(
+        models.Double(), inputs=["x:float32[batch,10]"], output=tmp_path / "f.onnx"
+    )
+    assert _codes(report).get("float64") == "warning"
+    assert report.status == "pass"  # a warning alone does not fail
+    strict = onnxproof.run(
+        models.Double(),
+        inputs=["x:float32[batch,10]"],
+        output=tmp_path / "g.onnx",
+        fail_on="warning",
+    )
+    assert strict.status == "fail"
+
+
+def test_dynamo_refusal_names_the_line(tmp_path: Path) -> None:
+    report = onnxproof.run(
+        models.DataDependentBranch(), inputs=["x:float32[batch,10]"], output=tmp_path / "b.onnx"
+    )
+    traced = [f for f in report.findings if f.code == "traced-control-flow"]
+    assert traced and all(f.location and f.location.startswith(models.__file__) for f in traced)
+    assert len({f.location for f in traced}) == len(traced)  # one finding per line
