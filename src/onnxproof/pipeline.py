@@ -11,7 +11,7 @@ import re
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from onnxproof.errors import InputSpecError
 from onnxproof.results import (
@@ -24,7 +24,9 @@ from onnxproof.results import (
     status_from,
 )
 from onnxproof.specs import Severity, TensorSpec, parse_input_specs
-from onnxproof.verification.tolerance import TolerancePolicy
+
+if TYPE_CHECKING:
+    from onnxproof.verification.tolerance import TolerancePolicy
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +97,7 @@ def run(
     """Export, check and verify in one call; the model's training flags are restored after."""
     from onnxproof.exporting import export_model
     from onnxproof.exporting._modes import eval_mode, training_submodules
+    from onnxproof.verification.tolerance import TolerancePolicy
 
     timings: dict[str, float] = {}
     start = time.perf_counter()
@@ -145,6 +148,7 @@ def verify(
 ) -> RunReport:
     """Parity of an existing ONNX file against the eval-mode PyTorch model."""
     from onnxproof.exporting._modes import eval_mode
+    from onnxproof.verification.tolerance import TolerancePolicy
 
     if not Path(onnx_path).is_file():
         raise InputSpecError(f"ONNX file {onnx_path} does not exist", hint="check the path")

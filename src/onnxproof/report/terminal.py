@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from onnxproof.linting.codes import FindingCode
 from onnxproof.results import (
     CheckReport,
     ExportResult,
@@ -18,6 +18,9 @@ from onnxproof.results import (
     RunReport,
     TensorInfo,
 )
+
+if TYPE_CHECKING:
+    from onnxproof.linting.codes import FindingCode
 
 _MARK = {True: "[green]✓[/]", False: "[red]✗[/]", None: "[yellow]–[/]"}
 _SEVERITY_STYLE = {"error": "red", "warning": "yellow", "info": "cyan"}
