@@ -128,3 +128,33 @@ class Double(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc(x.double()).float()
+
+
+class Block(nn.Module):
+    def __init__(self, planted: bool = False) -> None:
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+        self.act = nn.Tanh()
+        self.planted = planted
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.act(self.fc(x))
+        if self.planted and torch.onnx.is_in_onnx_export():
+            h = h * 1.5
+        return h + x
+
+
+class Blocks(nn.Module):
+    """Identical blocks; ``bad`` takes an export-only path (None: none does)."""
+
+    def __init__(self, n: int = 6, bad: int | None = 3) -> None:
+        super().__init__()
+        self.inp = nn.Linear(4, 8)
+        self.blocks = nn.ModuleList([Block(i == bad) for i in range(n)])
+        self.head = nn.Linear(8, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.inp(x)
+        for block in self.blocks:
+            h = block(h)
+        return self.head(h)

@@ -19,6 +19,7 @@ from onnxproof.results import (
     CheckReport,
     ExportResult,
     Finding,
+    Localization,
     ParityReport,
     RunReport,
     status_from,
@@ -92,9 +93,14 @@ def run(
     seed: int = 0,
     fail_on: Severity | str = Severity.ERROR,
     targets: Sequence[str] = (),
+    localize: bool | None = None,
     verbose: bool = False,
 ) -> RunReport:
-    """Export, check and verify in one call; the model's training flags are restored after."""
+    """Export, check and verify in one call; the model's training flags are restored after.
+
+    ``localize``: None finds the first divergent module when an output fails; True always;
+    False never.
+    """
     from onnxproof.exporting import export_model
     from onnxproof.exporting._modes import eval_mode, training_submodules
     from onnxproof.verification.tolerance import TolerancePolicy
@@ -129,6 +135,7 @@ def run(
             seed=seed,
             fail_on=Severity(fail_on),
             targets=targets,
+            localize=localize,
             timings=timings,
         )
 
@@ -145,6 +152,7 @@ def verify(
     seed: int = 0,
     fail_on: Severity | str = Severity.ERROR,
     targets: Sequence[str] = (),
+    localize: bool | None = None,
 ) -> RunReport:
     """Parity of an existing ONNX file against the eval-mode PyTorch model."""
     from onnxproof.exporting._modes import eval_mode
@@ -164,6 +172,7 @@ def verify(
             seed=seed,
             fail_on=Severity(fail_on),
             targets=targets,
+            localize=localize,
             timings={},
         )
 
@@ -179,6 +188,7 @@ def _check_and_verify(
     seed: int,
     fail_on: Severity,
     targets: Sequence[str],
+    localize: bool | None,
     timings: dict[str, float],
 ) -> RunReport:
     import onnx
@@ -222,6 +232,14 @@ def _check_and_verify(
                 determinism.append(nondeterminism_finding(name, differing))
     timings["verify"] = time.perf_counter() - start
     graph = onnx.load(onnx_path, load_external_data=False)
+    localization = None
+    target_case = _case_to_localize(parity, localize)
+    if target_case is not None:
+        start = time.perf_counter()
+        localization = _localize(
+            graph, onnx_path, specs, seed, target_case, reference_session, ort, policy
+        )
+        timings["localize"] = time.perf_counter() - start
     findings = (exported.findings if exported else ()) + report.findings
     findings += _spec_findings(specs) + parity_findings(parity, graph) + tuple(determinism)
     checks_passed = report.passed and parity.passed
@@ -240,8 +258,46 @@ def _check_and_verify(
         verification=parity,
         check=report,
         external_data_file=exported.external_data_file if exported else None,
+        localization=localization,
         timings={k: round(v, 3) for k, v in timings.items()},
         log=exported.log if exported else (),
+    )
+
+
+def _case_to_localize(parity: ParityReport, localize: bool | None) -> int | None:
+    """The first case whose outputs disagreed (not a crash), or case 0 when asked to always."""
+    if localize is False:
+        return None
+    failing = next((c.index for c in parity.cases if c.failed_outputs and c.index >= 0), None)
+    if failing is not None:
+        return failing
+    return 0 if localize else None
+
+
+def _localize(
+    graph: Any,
+    onnx_path: str,
+    specs: tuple[TensorSpec, ...],
+    seed: int,
+    index: int,
+    reference_session: Any,
+    ort: Any,
+    policy: TolerancePolicy,
+) -> Localization:
+    import onnx
+
+    from onnxproof.data import synthetic_cases
+    from onnxproof.verification.localize import localize
+
+    case = next(c for c in synthetic_cases(specs, seed=seed) if c.index == index)
+    full = onnx.load(onnx_path)  # with its weights: the instrumented copy must run
+    sizes = ", ".join(f"{k}={v}" for k, v in case.sizes.items())
+    return localize(
+        full,
+        reference_session.module_outputs(case.feeds),
+        lambda path: ort.load(path).infer(case.feeds),
+        policy=policy,
+        case=f"case {case.index} ({sizes or 'static'}, {case.draw})",
     )
 
 

@@ -177,6 +177,31 @@ class ParityReport(_Record):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ModuleError(_Record):
+    """One PyTorch module's output against its ONNX counterpart, for localization."""
+
+    module: str
+    module_type: str
+    onnx_value: str | None
+    max_abs_diff: float | None
+    max_rel_diff: float | None
+    diverged: bool | None  # None: no ONNX counterpart (fused or folded away)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Localization(_Record):
+    """Where outputs part ways: the first module whose output diverges, and the trail after it."""
+
+    case: str
+    first_divergent_module: str | None
+    module_type: str | None
+    onnx_nodes: tuple[str, ...]
+    error: float | None
+    trail: tuple[ModuleError, ...]
+    unmatched_modules: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
 class RunReport(_Record):
     """Everything one ``run`` found: export, check, verification, findings and the verdict."""
 
@@ -193,6 +218,7 @@ class RunReport(_Record):
     verification: ParityReport | None
     check: CheckReport | None
     external_data_file: str | None = None
+    localization: Localization | None = None
     timings: dict[str, float] = field(default_factory=dict)
     log: tuple[str, ...] = ()
     schema_version: int = SCHEMA_VERSION

@@ -21,6 +21,11 @@ from onnxproof.specs import Severity
 
 EXPORTERS = ("auto", "dynamo", "torchscript")
 
+localize_option = click.option(
+    "--localize/--no-localize",
+    default=None,
+    help="Find the first PyTorch module whose output diverges (default: when an output fails).",
+)
 target_option = click.option(
     "-t",
     "--target",
@@ -66,6 +71,7 @@ def app() -> None:
 @export_options
 @tolerance_options
 @target_option
+@localize_option
 @common_options
 @handle_errors
 def run(
@@ -81,6 +87,7 @@ def run(
     fail_on,
     json_path,
     targets,
+    localize,
     verbose,
     quiet,
     debug,
@@ -105,6 +112,7 @@ def run(
             seed=seed,
             fail_on=fail_on,
             targets=targets,
+            localize=localize,
             verbose=verbose,
         )
     except ExportError as exc:
@@ -224,6 +232,7 @@ def explain(code: str | None) -> None:
 @model_options
 @tolerance_options
 @target_option
+@localize_option
 @common_options
 @handle_errors
 def verify(  # type: ignore[no-untyped-def]
@@ -237,6 +246,7 @@ def verify(  # type: ignore[no-untyped-def]
     fail_on,
     json_path,
     targets,
+    localize,
     verbose,
     quiet,
     debug,
@@ -254,6 +264,7 @@ def verify(  # type: ignore[no-untyped-def]
         seed=seed,
         fail_on=fail_on,
         targets=targets,
+        localize=localize,
     )
     _finish(sink, report, json_path)
 

@@ -13,6 +13,7 @@ from onnxproof.results import (
     CheckReport,
     ExportResult,
     Finding,
+    Localization,
     ModelInfo,
     ParityReport,
     RunReport,
@@ -163,6 +164,39 @@ def render_findings(findings: Iterable[Finding]) -> list[RenderableType]:
     return parts
 
 
+def render_localization(loc: Localization) -> list[RenderableType]:
+    if loc.first_divergent_module is None:
+        matched = sum(1 for m in loc.trail if m.diverged is not None)
+        return [_line(True, "localize", f"no module diverges ({matched} compared on {loc.case})")]
+    nodes = ", ".join(loc.onnx_nodes[:6]) + (" …" if len(loc.onnx_nodes) > 6 else "")
+    parts: list[RenderableType] = [
+        _line(
+            False,
+            "localize",
+            f"first divergent module: {loc.first_divergent_module} ({loc.module_type}), "
+            f"max abs diff {loc.error:.3g} on {loc.case}; ONNX nodes: {nodes}",
+        )
+    ]
+    start = next(i for i, m in enumerate(loc.trail) if m.module == loc.first_divergent_module)
+    for entry in loc.trail[max(0, start - 1) : start + 6]:
+        if entry.diverged is None:
+            continue
+        mark = "✗" if entry.diverged else "✓"
+        parts.append(
+            Text(
+                f"    {mark} {entry.module:<24} {entry.module_type:<14} max abs {entry.max_abs_diff:.2e}"
+            )
+        )
+    if loc.unmatched_modules:
+        parts.append(
+            Text(
+                f"    no ONNX counterpart (fused or folded): {', '.join(loc.unmatched_modules[:8])}",
+                style="dim",
+            )
+        )
+    return parts
+
+
 def render_code(entry: FindingCode) -> RenderableType:
     """One catalogue entry, as `onnxproof explain CODE` prints it."""
     style = _SEVERITY_STYLE[entry.severity.value]
@@ -204,6 +238,8 @@ def render_run(report: RunReport, export: ExportResult | None = None) -> Rendera
         )
     if report.verification is not None:
         parts.extend(render_parity(report.verification))
+    if report.localization is not None:
+        parts.extend(render_localization(report.localization))
     if report.check is not None and report.check.info is not None:
         parts.extend(render_info(report.check.info))
     if report.findings:

@@ -67,6 +67,10 @@ class TorchSession(Session):
     def output_names(self) -> tuple[str, ...]:
         return self._outputs
 
+    def module_outputs(self, feeds: dict[str, np.ndarray]) -> list[tuple[str, str, np.ndarray]]:
+        """Every submodule's output for these feeds (see ``module_outputs``)."""
+        return module_outputs(self._module, [to_tensor(feeds[n]) for n in self._inputs])
+
     def _infer(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         args = [to_tensor(feeds[n]) for n in self._inputs]
         with torch.no_grad():
@@ -103,3 +107,34 @@ class TorchEager(Runtime):
         if self._module is None:
             raise ValueError("the torch reference runs a module, not a file")
         return TorchSession(self._module, self._input_names, self._output_names)
+
+
+def module_outputs(
+    module: torch.nn.Module, args: list[torch.Tensor]
+) -> list[tuple[str, str, np.ndarray]]:
+    """(path, class name, first tensor output) of every submodule, in completion order.
+
+    Completion order is post-order: a child finishes before its parent, so the first module that
+    diverges in this order is the deepest place where outputs part ways.
+    """
+    captured: list[tuple[str, str, np.ndarray]] = []
+    handles = []
+
+    def hook(path: str) -> Any:
+        def record(mod: torch.nn.Module, inputs: Any, output: Any) -> None:
+            leaves = [v for _, v in flatten_outputs(output) if isinstance(v, torch.Tensor)]
+            if leaves:
+                captured.append((path, type(mod).__name__, to_numpy(leaves[0])))
+
+        return record
+
+    for path, sub in module.named_modules():
+        if path:
+            handles.append(sub.register_forward_hook(hook(path)))
+    try:
+        with torch.no_grad():
+            module(*args)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return captured
