@@ -183,3 +183,35 @@ CODES: dict[str, FindingCode] = {
         ),
     )
 }
+
+
+def catalogue_markdown() -> str:
+    """docs/findings.md, generated from CODES (`python -m onnxproof.linting.codes`)."""
+    lines = [
+        "# Findings",
+        "",
+        "Every finding onnxproof reports has a stable code. `onnxproof explain CODE` prints an entry;",
+        "this page is generated from `src/onnxproof/linting/codes.py` by",
+        "`python -m onnxproof.linting.codes > docs/findings.md`.",
+        "",
+        "A finding of severity `error` fails the run (exit 1); `--fail-on warning` fails on warnings too.",
+        "",
+        "| code | severity | when |",
+        "|---|---|---|",
+    ]
+    for c in CODES.values():
+        note = f" ({c.severity_note})" if c.severity_note else ""
+        lines.append(f"| [`{c.code}`](#{c.code}) | {c.severity.value}{note} | {c.summary} |")
+    for c in CODES.values():
+        lines += ["", f"## {c.code}", "", f"**Severity:** {c.severity.value}"]
+        if c.severity_note:
+            lines[-1] += f"; {c.severity_note}"
+        lines += ["", c.summary[0].upper() + c.summary[1:] + "."]
+        if c.details:
+            lines += ["", c.details]
+        lines += ["", f"**Fix:** {c.fix}."]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(catalogue_markdown(), end="")
