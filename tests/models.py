@@ -158,3 +158,17 @@ class Blocks(nn.Module):
         for block in self.blocks:
             h = block(h)
         return self.head(h)
+
+
+class DivergesOnLargeInputs(nn.Module):
+    """Export-only clamp that bites only above |50|: random draws (|x| <= 10) never see it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(10, 4)
+        self.head = nn.Linear(4, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if torch.onnx.is_in_onnx_export():
+            x = x.clamp(-50, 50)
+        return self.head(self.fc(x))

@@ -10,6 +10,7 @@ import logging
 import re
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -94,12 +95,22 @@ def run(
     fail_on: Severity | str = Severity.ERROR,
     targets: Sequence[str] = (),
     localize: bool | None = None,
+    data: Any = None,
+    batch_size: int = 32,
+    max_samples: int | None = None,
+    task: str | None = None,
+    image_spec: str | None = None,
+    tolerances: dict[str, tuple[float, float]] | None = None,
+    progress: Any = None,
     verbose: bool = False,
 ) -> RunReport:
     """Export, check and verify in one call; the model's training flags are restored after.
 
     ``localize``: None finds the first divergent module when an output fails; True always;
-    False never.
+    False never. ``data``: a path (.npz, .npy, .pt, a folder of arrays or images) or any
+    iterable of dicts or tuples of arrays/tensors (a DataLoader too), verified on top of the
+    generated inputs. ``tolerances`` maps an output name to (atol, rtol). ``progress(n)`` is
+    called after each batch of n samples.
     """
     from onnxproof.exporting import export_model
     from onnxproof.exporting._modes import eval_mode, training_submodules
@@ -131,11 +142,12 @@ def run(
             specs,
             reference=loaded.reference,
             exported=exported,
-            policy=TolerancePolicy(atol=atol, rtol=rtol),
+            policy=TolerancePolicy(atol=atol, rtol=rtol, per_output=dict(tolerances or {})),
             seed=seed,
             fail_on=Severity(fail_on),
             targets=targets,
             localize=localize,
+            data=_DataRequest(data, batch_size, max_samples, task, image_spec, progress),
             timings=timings,
         )
 
@@ -153,8 +165,15 @@ def verify(
     fail_on: Severity | str = Severity.ERROR,
     targets: Sequence[str] = (),
     localize: bool | None = None,
+    data: Any = None,
+    batch_size: int = 32,
+    max_samples: int | None = None,
+    task: str | None = None,
+    image_spec: str | None = None,
+    tolerances: dict[str, tuple[float, float]] | None = None,
+    progress: Any = None,
 ) -> RunReport:
-    """Parity of an existing ONNX file against the eval-mode PyTorch model."""
+    """Parity of an existing ONNX file against the eval-mode PyTorch model (see ``run``)."""
     from onnxproof.exporting._modes import eval_mode
     from onnxproof.verification.tolerance import TolerancePolicy
 
@@ -168,11 +187,12 @@ def verify(
             specs,
             reference=loaded.reference,
             exported=None,
-            policy=TolerancePolicy(atol=atol, rtol=rtol),
+            policy=TolerancePolicy(atol=atol, rtol=rtol, per_output=dict(tolerances or {})),
             seed=seed,
             fail_on=Severity(fail_on),
             targets=targets,
             localize=localize,
+            data=_DataRequest(data, batch_size, max_samples, task, image_spec, progress),
             timings={},
         )
 
@@ -189,6 +209,7 @@ def _check_and_verify(
     fail_on: Severity,
     targets: Sequence[str],
     localize: bool | None,
+    data: _DataRequest,
     timings: dict[str, float],
 ) -> RunReport:
     import onnx
@@ -196,7 +217,11 @@ def _check_and_verify(
     from onnxproof import runtimes
     from onnxproof.checking import check_model
     from onnxproof.data import synthetic_cases
-    from onnxproof.linting.parity_rules import nondeterminism_finding, parity_findings
+    from onnxproof.linting.parity_rules import (
+        data_findings,
+        nondeterminism_finding,
+        parity_findings,
+    )
     from onnxproof.runtimes.torch_eager import TorchEager
     from onnxproof.verification import verify_parity
     from onnxproof.verification.determinism import differing_outputs
@@ -231,18 +256,23 @@ def _check_and_verify(
             if differing:
                 determinism.append(nondeterminism_finding(name, differing))
     timings["verify"] = time.perf_counter() - start
+    dataset = None
+    if data.source is not None and parity.cases and parity.cases[0].index >= 0:
+        start = time.perf_counter()
+        dataset = _verify_data(data, specs, reference_session, candidate, policy, ort.name)
+        timings["data"] = time.perf_counter() - start
     graph = onnx.load(onnx_path, load_external_data=False)
     localization = None
-    target_case = _case_to_localize(parity, localize)
-    if target_case is not None:
+    chosen = _feeds_to_localize(parity, dataset, localize, specs, seed)
+    if chosen is not None:
         start = time.perf_counter()
-        localization = _localize(
-            graph, onnx_path, specs, seed, target_case, reference_session, ort, policy
-        )
+        localization = _localize(onnx_path, chosen[1], chosen[0], reference_session, ort, policy)
         timings["localize"] = time.perf_counter() - start
     findings = (exported.findings if exported else ()) + report.findings
     findings += _spec_findings(specs) + parity_findings(parity, graph) + tuple(determinism)
-    checks_passed = report.passed and parity.passed
+    if dataset is not None:
+        findings += data_findings(dataset.report)
+    checks_passed = report.passed and parity.passed and (dataset is None or dataset.report.passed)
     metadata = info.metadata if info else {}
     return RunReport(
         status=status_from(findings, checks_passed=checks_passed, fail_on=fail_on),
@@ -258,46 +288,110 @@ def _check_and_verify(
         verification=parity,
         check=report,
         external_data_file=exported.external_data_file if exported else None,
+        data=dataset.report if dataset is not None else None,
         localization=localization,
         timings={k: round(v, 3) for k, v in timings.items()},
         log=exported.log if exported else (),
     )
 
 
-def _case_to_localize(parity: ParityReport, localize: bool | None) -> int | None:
-    """The first case whose outputs disagreed (not a crash), or case 0 when asked to always."""
+@dataclass(frozen=True)
+class _DataRequest:
+    """Representative data to verify on, and how to read it."""
+
+    source: Any
+    batch_size: int
+    max_samples: int | None
+    task: str | None
+    image_spec: str | None
+    progress: Any
+
+
+def _verify_data(
+    data: _DataRequest,
+    specs: tuple[TensorSpec, ...],
+    reference_session: Any,
+    candidate: Any,
+    policy: TolerancePolicy,
+    runtime: str,
+) -> Any:
+    from onnxproof.data.files import ImageSpec, iter_batches, open_data
+    from onnxproof.verification.dataset import TASK_TOPK, verify_dataset
+
+    if data.task is not None and data.task not in TASK_TOPK:
+        raise InputSpecError(
+            f"unknown task {data.task!r}", hint=f"use one of {', '.join(TASK_TOPK)}"
+        )
+    if isinstance(data.source, str | Path):
+        image_spec = ImageSpec.parse(data.image_spec) if data.image_spec else None
+        described, batches = open_data(
+            data.source,
+            specs,
+            batch_size=data.batch_size,
+            max_samples=data.max_samples,
+            image_spec=image_spec,
+        )
+        source = described.description
+    else:
+        batches = iter_batches(
+            data.source, specs, batch_size=data.batch_size, max_samples=data.max_samples
+        )
+        source = f"{type(data.source).__name__} (Python iterable)"
+    return verify_dataset(
+        reference_session,
+        candidate,
+        batches,
+        source=source,
+        specs=specs,
+        policy=policy,
+        runtime=runtime,
+        task=data.task,
+        progress=data.progress,
+    )
+
+
+def _feeds_to_localize(
+    parity: ParityReport,
+    dataset: Any,
+    localize: bool | None,
+    specs: tuple[TensorSpec, ...],
+    seed: int,
+) -> tuple[str, dict[str, Any]] | None:
+    """Inputs to localize on: the first generated case whose outputs disagreed, else the first
+    disagreeing data batch; case 0 when asked to localize regardless."""
+    from onnxproof.data import synthetic_cases
+
     if localize is False:
         return None
-    failing = next((c.index for c in parity.cases if c.failed_outputs and c.index >= 0), None)
-    if failing is not None:
-        return failing
-    return 0 if localize else None
+    index = next((c.index for c in parity.cases if c.failed_outputs and c.index >= 0), None)
+    if index is None and dataset is not None and dataset.failing_batch is not None:
+        return "the first data batch that disagreed", dataset.failing_batch
+    if index is None and not localize:
+        return None
+    case = next(c for c in synthetic_cases(specs, seed=seed) if c.index == (index or 0))
+    sizes = ", ".join(f"{k}={v}" for k, v in case.sizes.items())
+    return f"case {case.index} ({sizes or 'static'}, {case.draw})", case.feeds
 
 
 def _localize(
-    graph: Any,
     onnx_path: str,
-    specs: tuple[TensorSpec, ...],
-    seed: int,
-    index: int,
+    feeds: dict[str, Any],
+    label: str,
     reference_session: Any,
     ort: Any,
     policy: TolerancePolicy,
 ) -> Localization:
     import onnx
 
-    from onnxproof.data import synthetic_cases
     from onnxproof.verification.localize import localize
 
-    case = next(c for c in synthetic_cases(specs, seed=seed) if c.index == index)
     full = onnx.load(onnx_path)  # with its weights: the instrumented copy must run
-    sizes = ", ".join(f"{k}={v}" for k, v in case.sizes.items())
     return localize(
         full,
-        reference_session.module_outputs(case.feeds),
-        lambda path: ort.load(path).infer(case.feeds),
+        reference_session.module_outputs(feeds),
+        lambda path: ort.load(path).infer(feeds),
         policy=policy,
-        case=f"case {case.index} ({sizes or 'static'}, {case.draw})",
+        case=label,
     )
 
 

@@ -9,9 +9,12 @@ import dataclasses
 import enum
 import math
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from onnxproof.specs import Severity
+
+if TYPE_CHECKING:
+    from onnxproof.verification.stats import OutputDatasetMetrics
 
 #: Version of the JSON report layout; bump on any incompatible change (docs/report-schema.md).
 SCHEMA_VERSION = 1
@@ -177,6 +180,21 @@ class ParityReport(_Record):
 
 
 @dataclass(frozen=True, kw_only=True)
+class DatasetReport(_Record):
+    """Parity on the user's representative data: dataset-wide figures per output."""
+
+    source: str
+    samples: int
+    batches: int
+    passed: bool
+    task: str | None
+    outputs: tuple[OutputDatasetMetrics, ...]
+    errors: tuple[str, ...] = ()
+    failed_batches: int = 0
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True, kw_only=True)
 class ModuleError(_Record):
     """One PyTorch module's output against its ONNX counterpart, for localization."""
 
@@ -218,6 +236,7 @@ class RunReport(_Record):
     verification: ParityReport | None
     check: CheckReport | None
     external_data_file: str | None = None
+    data: DatasetReport | None = None
     localization: Localization | None = None
     timings: dict[str, float] = field(default_factory=dict)
     log: tuple[str, ...] = ()

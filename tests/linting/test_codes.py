@@ -11,7 +11,9 @@ DOC = Path(__file__).parents[2] / "docs" / "findings.md"
 
 
 def test_findings_doc_is_generated_from_the_catalogue() -> None:
-    assert DOC.read_text() == catalogue_markdown(), "regenerate: python -m onnxproof.linting.codes > docs/findings.md"
+    assert DOC.read_text() == catalogue_markdown(), (
+        "regenerate: python -m onnxproof.linting.codes > docs/findings.md"
+    )
 
 
 def test_issue_codes_are_all_in_the_catalogue() -> None:
@@ -26,7 +28,11 @@ def test_issue_codes_are_all_in_the_catalogue() -> None:
 
 def test_explain_prints_the_entry_and_rejects_unknown_codes() -> None:
     result = CliRunner().invoke(app, ["explain", "baked-dimension"])
-    assert result.exit_code == 0 and "baked-dimension (error)" in result.stdout and "Fix:" in result.stdout
+    assert (
+        result.exit_code == 0
+        and "baked-dimension (error)" in result.stdout
+        and "Fix:" in result.stdout
+    )
     listing = CliRunner().invoke(app, ["explain"])
     assert listing.exit_code == 0 and "nondeterministic" in listing.stdout
     unknown = CliRunner().invoke(app, ["explain", "no-such-code"])

@@ -13,7 +13,10 @@ from tests import models
 @pytest.mark.parametrize("exporter", ["dynamo", "torchscript"])
 def test_planted_block_is_found(tmp_path: Path, exporter: str) -> None:
     report = onnxproof.run(
-        models.Blocks(bad=3), inputs=["x:float32[batch,4]"], output=tmp_path / "b.onnx", exporter=exporter
+        models.Blocks(bad=3),
+        inputs=["x:float32[batch,4]"],
+        output=tmp_path / "b.onnx",
+        exporter=exporter,
     )
     assert report.status == "fail" and report.exporter == exporter
     loc = report.localization
@@ -23,20 +26,29 @@ def test_planted_block_is_found(tmp_path: Path, exporter: str) -> None:
     by_module = {m.module: m for m in loc.trail}
     # everything before the planted block agrees; its children agree; the error carries on after it
     assert all(by_module[f"blocks.{i}"].diverged is False for i in range(3))
-    assert by_module["blocks.3.fc"].diverged is False and by_module["blocks.3.act"].diverged is False
+    assert (
+        by_module["blocks.3.fc"].diverged is False and by_module["blocks.3.act"].diverged is False
+    )
     assert by_module["blocks.4"].diverged and by_module["head"].diverged
     order = [m.module for m in loc.trail]
     assert order.index("blocks.2") < order.index("blocks.3") < order.index("blocks.4")
 
 
 def test_other_block_index(tmp_path: Path) -> None:
-    report = onnxproof.run(models.Blocks(n=4, bad=0), inputs=["x:float32[batch,4]"], output=tmp_path / "b.onnx")
-    assert report.localization is not None and report.localization.first_divergent_module == "blocks.0"
+    report = onnxproof.run(
+        models.Blocks(n=4, bad=0), inputs=["x:float32[batch,4]"], output=tmp_path / "b.onnx"
+    )
+    assert (
+        report.localization is not None and report.localization.first_divergent_module == "blocks.0"
+    )
 
 
 def test_matching_model_reports_no_divergence(tmp_path: Path) -> None:
     report = onnxproof.run(
-        models.Blocks(bad=None), inputs=["x:float32[batch,4]"], output=tmp_path / "ok.onnx", localize=True
+        models.Blocks(bad=None),
+        inputs=["x:float32[batch,4]"],
+        output=tmp_path / "ok.onnx",
+        localize=True,
     )
     assert report.status == "pass"
     loc = report.localization
@@ -46,5 +58,7 @@ def test_matching_model_reports_no_divergence(tmp_path: Path) -> None:
 
 
 def test_no_localization_when_passing_by_default(tmp_path: Path) -> None:
-    report = onnxproof.run(models.SimpleNet(), inputs=["x:float32[batch,10]"], output=tmp_path / "s.onnx")
+    report = onnxproof.run(
+        models.SimpleNet(), inputs=["x:float32[batch,10]"], output=tmp_path / "s.onnx"
+    )
     assert report.localization is None

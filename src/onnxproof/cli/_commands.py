@@ -8,10 +8,13 @@ import click
 
 import onnxproof
 from onnxproof.cli._common import (
+    DataProgress,
     Sink,
     common_options,
+    data_options,
     handle_errors,
     model_options,
+    parse_tolerances,
     setup_logging,
     tolerance_options,
 )
@@ -72,6 +75,7 @@ def app() -> None:
 @tolerance_options
 @target_option
 @localize_option
+@data_options
 @common_options
 @handle_errors
 def run(
@@ -88,6 +92,12 @@ def run(
     json_path,
     targets,
     localize,
+    data,
+    batch_size,
+    max_samples,
+    task,
+    image_spec,
+    tolerances,
     verbose,
     quiet,
     debug,
@@ -99,22 +109,27 @@ def run(
     """
     setup_logging(verbose)
     sink = Sink(quiet=quiet or json_path == "-")
+    progress = DataProgress(enabled=bool(data) and not quiet)
     try:
-        report = onnxproof.run(
-            model,
-            inputs=inputs or None,
-            output=output,
-            weights=weights,
-            exporter=exporter,
-            opset=opset,
-            atol=atol,
-            rtol=rtol,
-            seed=seed,
-            fail_on=fail_on,
-            targets=targets,
-            localize=localize,
-            verbose=verbose,
-        )
+        with progress:
+            report = onnxproof.run(
+                model,
+                inputs=inputs or None,
+                output=output,
+                weights=weights,
+                exporter=exporter,
+                opset=opset,
+                atol=atol,
+                rtol=rtol,
+                seed=seed,
+                fail_on=fail_on,
+                targets=targets,
+                localize=localize,
+                **_data_kwargs(
+                    data, batch_size, max_samples, task, image_spec, tolerances, progress
+                ),
+                verbose=verbose,
+            )
     except ExportError as exc:
         if json_path:
             _write(_failed_export_report(model, exc), json_path)
@@ -233,6 +248,7 @@ def explain(code: str | None) -> None:
 @tolerance_options
 @target_option
 @localize_option
+@data_options
 @common_options
 @handle_errors
 def verify(  # type: ignore[no-untyped-def]
@@ -247,6 +263,12 @@ def verify(  # type: ignore[no-untyped-def]
     json_path,
     targets,
     localize,
+    data,
+    batch_size,
+    max_samples,
+    task,
+    image_spec,
+    tolerances,
     verbose,
     quiet,
     debug,
@@ -254,19 +276,34 @@ def verify(  # type: ignore[no-untyped-def]
     """Verify ONNX_FILE against MODEL in PyTorch on seeded inputs at several sizes."""
     setup_logging(verbose)
     sink = Sink(quiet=quiet or json_path == "-")
-    report = onnxproof.verify(
-        model,
-        onnx_file,
-        inputs=inputs or None,
-        weights=weights,
-        atol=atol,
-        rtol=rtol,
-        seed=seed,
-        fail_on=fail_on,
-        targets=targets,
-        localize=localize,
-    )
+    progress = DataProgress(enabled=bool(data) and not quiet)
+    with progress:
+        report = onnxproof.verify(
+            model,
+            onnx_file,
+            inputs=inputs or None,
+            weights=weights,
+            atol=atol,
+            rtol=rtol,
+            seed=seed,
+            fail_on=fail_on,
+            targets=targets,
+            localize=localize,
+            **_data_kwargs(data, batch_size, max_samples, task, image_spec, tolerances, progress),
+        )
     _finish(sink, report, json_path)
+
+
+def _data_kwargs(data, batch_size, max_samples, task, image_spec, tolerances, progress):  # type: ignore[no-untyped-def]
+    return {
+        "data": data,
+        "batch_size": batch_size,
+        "max_samples": max_samples,
+        "task": task,
+        "image_spec": image_spec,
+        "tolerances": parse_tolerances(tolerances),
+        "progress": progress if data else None,
+    }
 
 
 def _finish(sink: Sink, report: RunReport, json_path: str | None) -> None:

@@ -146,3 +146,91 @@ def tolerance_options(func: F) -> F:
     ):
         func = option(func)
     return func
+
+
+def parse_tolerances(values: tuple[str, ...]) -> dict[str, tuple[float, float]]:
+    """``--tol NAME=ATOL,RTOL`` (repeatable) → {name: (atol, rtol)}."""
+    from onnxproof.errors import InputSpecError
+
+    result: dict[str, tuple[float, float]] = {}
+    for text in values:
+        name, _, numbers = text.partition("=")
+        parts = numbers.split(",")
+        try:
+            atol, rtol = (float(p) for p in parts) if len(parts) == 2 else (None, None)
+        except ValueError:
+            atol = rtol = None
+        if not name or atol is None or rtol is None:
+            raise InputSpecError(
+                f"--tol {text!r} is not NAME=ATOL,RTOL", hint="for example --tol logits=1e-3,1e-2"
+            )
+        result[name] = (atol, rtol)
+    return result
+
+
+def data_options(func: F) -> F:
+    for option in reversed(
+        [
+            click.option(
+                "--data",
+                type=click.Path(),
+                help="Representative data: .npz, .npy, .pt, or a folder of arrays or images.",
+            ),
+            click.option(
+                "--batch-size",
+                type=click.IntRange(min=1),
+                default=32,
+                show_default=True,
+                help="Samples per batch.",
+            ),
+            click.option(
+                "--max-samples",
+                type=click.IntRange(min=1),
+                help="Verify at most this many samples.",
+            ),
+            click.option(
+                "--task",
+                type=click.Choice(["classification"]),
+                help="Also report top-1/top-5 agreement.",
+            ),
+            click.option(
+                "--image-spec",
+                metavar="SPEC",
+                help="Image preprocessing: size=224x224,layout=NCHW,mean=a/b/c,std=a/b/c.",
+            ),
+            click.option(
+                "--tol",
+                "tolerances",
+                multiple=True,
+                metavar="NAME=ATOL,RTOL",
+                help="Tolerance for one output (repeatable).",
+            ),
+        ]
+    ):
+        func = option(func)
+    return func
+
+
+class DataProgress:
+    """A progress bar over samples while data is verified (only on a terminal)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self._progress = None
+        if enabled and sys.stderr.isatty():
+            from rich.progress import Progress
+
+            self._progress = Progress(console=Console(stderr=True), transient=True)
+            self._task = self._progress.add_task("verifying data", total=None)
+
+    def __enter__(self) -> DataProgress:
+        if self._progress is not None:
+            self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def __call__(self, samples: int) -> None:
+        if self._progress is not None:
+            self._progress.advance(self._task, samples)

@@ -9,7 +9,7 @@ import onnx
 
 from onnxproof.linting._base import listed, make_finding
 from onnxproof.linting.graph_rules import SHAPE_INPUTS, constants, walk
-from onnxproof.results import Finding, ParityReport
+from onnxproof.results import DatasetReport, Finding, ParityReport
 
 
 def parity_findings(
@@ -83,3 +83,25 @@ def nondeterminism_finding(runtime: str, outputs: list[str]) -> Finding:
         "nondeterministic",
         f"the same input through {runtime} twice gave different values for {listed(outputs)}",
     )
+
+
+def data_findings(report: DatasetReport) -> tuple[Finding, ...]:
+    """output-mismatch and runtime-failure on the user's data."""
+    findings = [
+        make_finding(
+            "output-mismatch",
+            f"on {report.source}: output {o.name!r} differs from PyTorch on {o.mismatch_fraction:.2%} of "
+            f"elements (max abs {o.max_abs_diff:.3g}, p99 {o.p99_abs_diff:.3g}; worst sample "
+            f"{o.worst_samples[0].index if o.worst_samples else '-'})",
+        )
+        for o in report.outputs
+        if not o.passed and o.samples
+    ]
+    if report.failed_batches:
+        findings.append(
+            make_finding(
+                "runtime-failure",
+                f"on {report.source}: {report.failed_batches} batch(es) failed to run; first: {report.errors[0]}",
+            )
+        )
+    return tuple(findings)

@@ -11,6 +11,7 @@ from rich.text import Text
 
 from onnxproof.results import (
     CheckReport,
+    DatasetReport,
     ExportResult,
     Finding,
     Localization,
@@ -164,6 +165,50 @@ def render_findings(findings: Iterable[Finding]) -> list[RenderableType]:
     return parts
 
 
+def render_data(data: DatasetReport) -> list[RenderableType]:
+    header = f"{data.samples:,} samples in {data.batches} batches from {data.source}"
+    if data.failed_batches:
+        header += f"; {data.failed_batches} batch(es) failed to run"
+    parts: list[RenderableType] = [_line(data.passed, "data", header)]
+    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+    columns = (
+        "output",
+        "max abs",
+        "mean abs",
+        "p99 abs",
+        "rel L2",
+        "cosine",
+        "mismatch",
+        "worst samples",
+        "",
+    )
+    for column in columns:
+        table.add_column(
+            column, justify="left" if column in ("output", "worst samples", "") else "right"
+        )
+    for out in data.outputs:
+        worst = ", ".join(str(w.index) for w in out.worst_samples[:3]) or "-"
+        table.add_row(
+            Text(out.name),
+            f"{out.max_abs_diff:.2e}",
+            f"{out.mean_abs_diff:.2e}",
+            f"{out.p99_abs_diff:.2e}",
+            f"{out.rel_l2_error:.2e}",
+            f"{out.cosine_similarity:.6f}",
+            f"{out.mismatch_fraction:.2%}",
+            worst,
+            _MARK[out.passed],
+        )
+    parts.append(table)
+    for out in data.outputs:
+        if out.topk_agreement:
+            agree = ", ".join(f"{k} {v:.2%}" for k, v in out.topk_agreement.items())
+            parts.append(Text(f"    {out.name}: PyTorch and ONNX predictions agree: {agree}"))
+    for error in data.errors[:3]:
+        parts.append(Text(f"    {error}", style="red"))
+    return parts
+
+
 def render_localization(loc: Localization) -> list[RenderableType]:
     if loc.first_divergent_module is None:
         matched = sum(1 for m in loc.trail if m.diverged is not None)
@@ -238,6 +283,8 @@ def render_run(report: RunReport, export: ExportResult | None = None) -> Rendera
         )
     if report.verification is not None:
         parts.extend(render_parity(report.verification))
+    if report.data is not None:
+        parts.extend(render_data(report.data))
     if report.localization is not None:
         parts.extend(render_localization(report.localization))
     if report.check is not None and report.check.info is not None:

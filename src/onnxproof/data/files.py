@@ -1,0 +1,590 @@
+"""Representative data from files or iterables, streamed in batches with bounded memory.
+
+Every source becomes a stream of *chunks* (name -> array, first axis = samples, already checked
+against the specs), and one re-batcher cuts those into batches of ``batch_size``. Data is never
+reshaped or cast: a name, dtype, rank or static dim that does not match the spec is a DataError.
+
+Batch or sample (the rank rule): an array whose rank equals its spec's rank is a batch (first
+axis = samples); one whose rank is one less is a single sample and gains a batch axis of 1.
+Axis 0 of a spec is the batch axis: when it is static (``x:float32[1,3,224,224]``) every batch
+has exactly that many samples, whatever ``batch_size`` says. A batch holds samples of one shape:
+when a dynamic dim changes from one sample to the next the batch ends early.
+
+Memory: ``.npy`` files are memory-mapped. ``.npz`` members cannot be mapped by NumPy, so an
+uncompressed member (``np.savez``) is mapped here at its offset inside the zip, and a compressed
+one (``np.savez_compressed``) is decompressed a batch at a time; only a Fortran-order compressed
+member is read whole. ``.pt`` files are loaded with ``mmap=True`` when their format allows it.
+Each yielded batch is a fresh array (a copy), never a view into a mapped file.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import struct
+import zipfile
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from onnxproof.errors import DataError
+from onnxproof.specs import TensorSpec
+
+log = logging.getLogger(__name__)
+
+Chunk = dict[str, np.ndarray]
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+ARRAY_SUFFIXES = (".npy", ".npz")
+SUPPORTED = f".npz, .npy, .pt/.pth, a folder of .npy/.npz files or of images {IMAGE_SUFFIXES}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImageSpec:
+    """Preprocessing for an image folder: RGB, bilinear resize, ``(x * scale - mean) / std``."""
+
+    size: tuple[int, int]  # (height, width)
+    layout: Literal["NCHW", "NHWC"] = "NCHW"
+    mean: tuple[float, ...] = (0.485, 0.456, 0.406)
+    std: tuple[float, ...] = (0.229, 0.224, 0.225)
+    scale: float = 1 / 255
+
+    def __post_init__(self) -> None:
+        if len(self.size) != 2 or min(self.size) < 1:
+            raise DataError(f"image size {self.size} is not (height, width) with both >= 1")
+        if self.layout not in ("NCHW", "NHWC"):
+            raise DataError(f"image layout {self.layout!r} is not NCHW or NHWC")
+        for label, values in (("mean", self.mean), ("std", self.std)):
+            if len(values) not in (1, 3):
+                raise DataError(f"image {label} has {len(values)} values; give 1 or 3 (RGB)")
+        if any(s == 0 for s in self.std):
+            raise DataError("image std contains 0; normalization would divide by zero")
+
+    @classmethod
+    def parse(cls, text: str) -> ImageSpec:
+        """Parse ``size=224x224,layout=NCHW,mean=0.485/0.456/0.406,std=...,scale=1/255``."""
+        example = "size=224x224,layout=NCHW,mean=0.485/0.456/0.406,std=0.229/0.224/0.225"
+        fields: dict[str, Any] = {}
+        try:
+            for part in filter(None, (p.strip() for p in text.split(","))):
+                key, sep, value = (s.strip() for s in part.partition("="))
+                if not sep or key in fields:
+                    raise ValueError(f"{part!r} is not key=value or repeats a key")
+                if key == "size":
+                    dims = [int(v) for v in re.split(r"[x*]", value)]
+                    fields["size"] = (dims[0], dims[0]) if len(dims) == 1 else tuple(dims)
+                elif key == "layout":
+                    fields["layout"] = value.upper()
+                elif key in ("mean", "std"):
+                    fields[key] = tuple(float(v) for v in value.split("/"))
+                elif key == "scale":
+                    num, _, den = value.partition("/")
+                    fields["scale"] = float(num) / float(den) if den else float(num)
+                else:
+                    raise ValueError(f"unknown key {key!r} (size, layout, mean, std, scale)")
+            if "size" not in fields:
+                raise ValueError("size is required")
+        except (ValueError, ZeroDivisionError) as exc:
+            raise DataError(f"image spec {text!r}: {exc}", hint=f"for example {example!r}") from exc
+        return cls(**fields)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DataSource:
+    """What ``open_data`` opened: a one-line description, and the sample count if known."""
+
+    description: str
+    samples: int | None
+
+
+def open_data(
+    path: str | Path,
+    specs: tuple[TensorSpec, ...],
+    *,
+    batch_size: int = 32,
+    max_samples: int | None = None,
+    image_spec: ImageSpec | None = None,
+) -> tuple[DataSource, Iterator[dict[str, np.ndarray]]]:
+    """Open a data file or folder; return its description and an iterator of batches.
+
+    Headers (.npz, .npy), .pt contents and the image settings are checked here; files inside a
+    folder are checked as they are read, so such errors surface while iterating.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"data path {str(path)!r} does not exist", hint=f"give one of: {SUPPORTED}")
+    rows, _ = _batch_rows(specs, batch_size, max_samples)
+    suffix = path.suffix.lower()
+    chunks: Iterable[Chunk]
+    total: int | None
+    if path.is_dir():
+        source, chunks = _open_dir(path, specs, rows, image_spec)
+    else:
+        if suffix == ".npz":
+            total, members = _npz_plan(path, specs, str(path))
+            chunks = _npz_chunks(path, members, rows)
+        elif suffix == ".npy":
+            chunks = [_npy_chunk(path, specs, str(path))]
+            total = _samples(chunks[0])
+        elif suffix in (".pt", ".pth"):
+            total, chunks = _open_pt(path, specs)
+        else:
+            raise DataError(
+                f"data file {str(path)!r} has an unsupported format {suffix or '(none)'!r}",
+                hint=f"supported: {SUPPORTED}",
+            )
+        count = "unknown number of samples" if total is None else f"{total} samples"
+        plural = "s" if len(specs) != 1 else ""
+        source = DataSource(
+            description=f"{path.name} ({len(specs)} input{plural}, {count})", samples=total
+        )
+    if max_samples is not None and (source.samples is None or source.samples > max_samples):
+        used = max_samples if source.samples is not None else None
+        source = DataSource(
+            description=f"{source.description}, at most {max_samples} used", samples=used
+        )
+    log.info("data: %s", source.description)
+    return source, _rebatch(chunks, specs, batch_size=batch_size, max_samples=max_samples)
+
+
+def iter_batches(
+    items: Iterable[Any],
+    specs: tuple[TensorSpec, ...],
+    *,
+    batch_size: int = 32,
+    max_samples: int | None = None,
+) -> Iterator[dict[str, np.ndarray]]:
+    """Batches from Python data: each item a dict (name -> array), a tuple/list in forward()
+    order, or, for a single-input model, a bare array. Arrays may be NumPy arrays or tensors
+    (anything with ``.detach().cpu().numpy()``), so a torch DataLoader works as is. Each item is
+    a batch or a single sample by the rank rule (module docstring); batches are re-cut to
+    ``batch_size``. Problems raise DataError while iterating, naming the item's index.
+    """
+    _batch_rows(specs, batch_size, max_samples)
+    chunks = (_item_chunk(item, specs, f"item {i}") for i, item in enumerate(items))
+    return _rebatch(chunks, specs, batch_size=batch_size, max_samples=max_samples)
+
+
+# --- checks ---------------------------------------------------------------------------------
+
+
+def _batch_rows(
+    specs: tuple[TensorSpec, ...], batch_size: int, max_samples: int | None
+) -> tuple[int, bool]:
+    """Samples per batch, and whether that count is fixed by a static axis 0 in the specs."""
+    if batch_size < 1:
+        raise DataError(f"batch size {batch_size} is below 1")
+    if max_samples is not None and max_samples < 0:
+        raise DataError(f"max samples {max_samples} is negative")
+    for spec in specs:
+        if not spec.dims:
+            raise DataError(
+                f"input {spec} is a scalar: it has no batch axis to stream data along",
+                hint="verify scalar-input models on synthetic data instead",
+            )
+    static = {s.dims[0].size for s in specs if not s.dims[0].dynamic}
+    if len(static) > 1:
+        raise DataError(
+            f"inputs have different static batch sizes {sorted(static)}: " + _model(specs),
+            hint="export with a shared dynamic batch dim (e.g. batch) to verify on a dataset",
+        )
+    if static:
+        return static.pop(), True
+    return batch_size, False
+
+
+def _check(shape: tuple[int, ...], dtype: str, spec: TensorSpec, where: str) -> bool:
+    """Raise DataError unless (shape, dtype) fits the spec; True for a batch, False a sample."""
+    if dtype != spec.dtype:
+        hint = f"convert it with .astype(np.{spec.dtype})"
+        if spec.dtype == "bfloat16":
+            hint = "convert it with .astype(ml_dtypes.bfloat16)"
+        raise DataError(
+            f"{where}: input {spec.name!r} holds {dtype} data, but the model expects {spec}",
+            hint=f"{hint} before saving; onnxproof never casts data itself",
+        )
+    rank = len(spec.dims)
+    if len(shape) not in (rank, rank - 1):
+        raise DataError(
+            f"{where}: input {spec.name!r} has shape {list(shape)} (rank {len(shape)}), but the "
+            f"model expects {spec}: rank {rank} for a batch or {rank - 1} for one sample",
+            hint="the first axis is the sample axis; reshape the data to match the spec",
+        )
+    batch = len(shape) == rank
+    dims = spec.dims[1:]
+    for axis, (size, dim) in enumerate(zip(shape[1:] if batch else shape, dims, strict=True)):
+        if not dim.dynamic and size != dim.size:
+            kind = "a batch" if batch else "one sample"
+            raise DataError(
+                f"{where}: input {spec.name!r} has shape {list(shape)} ({kind}), but the model "
+                f"expects {spec}: axis {axis + 1} is {size}, not {dim.size}",
+                hint="only dynamic (named) dims may vary; resize the data or re-export the model "
+                "with that dim dynamic",
+            )
+    return batch
+
+
+def _to_batch(value: Any, spec: TensorSpec, where: str) -> np.ndarray:
+    array = _as_array(value, where)
+    batch = _check(array.shape, array.dtype.name, spec, where)
+    return array if batch else array[np.newaxis]
+
+
+def _as_array(value: Any, where: str) -> np.ndarray:
+    """NumPy view of an array or tensor. Tensors are duck-typed so torch is never imported."""
+    if isinstance(value, np.ndarray):
+        return value
+    if hasattr(value, "detach") and hasattr(value, "numpy"):
+        tensor = value.detach().cpu()
+        if str(tensor.dtype) == "torch.bfloat16":  # NumPy has no bfloat16; ml_dtypes does
+            import ml_dtypes
+
+            return np.asarray(tensor.float().numpy().astype(ml_dtypes.bfloat16))
+        return np.asarray(tensor.numpy())
+    array = np.asarray(value)
+    if array.dtype.hasobject:
+        raise DataError(f"{where}: a value of type {type(value).__name__} is not an array")
+    return array
+
+
+def _check_names(keys: Iterable[Any], specs: tuple[TensorSpec, ...], where: str) -> None:
+    names, keys = [s.name for s in specs], list(keys)
+    missing = [n for n in names if n not in keys]
+    unexpected = sorted(str(k) for k in keys if k not in names)
+    if missing or unexpected:
+        raise DataError(
+            f"{where} does not match the model's inputs: missing {missing}, unexpected "
+            f"{unexpected}; the model expects {_model(specs)}",
+            hint="name each array after its input (np.savez(path, x=..., mask=...)); "
+            "drop labels and other extras",
+        )
+
+
+def _named_chunk(arrays: Mapping[str, Any], specs: tuple[TensorSpec, ...], where: str) -> Chunk:
+    """Convert every input to a batch; check sample counts and dims shared by name."""
+    chunk = {s.name: _to_batch(arrays[s.name], s, where) for s in specs}
+    counts = {name: a.shape[0] for name, a in chunk.items()}
+    if len(set(counts.values())) > 1:
+        raise DataError(f"{where}: inputs hold different numbers of samples {counts}")
+    shared: dict[str, tuple[int, str]] = {}
+    for spec in specs:
+        for dim, size in zip(spec.dims[1:], chunk[spec.name].shape[1:], strict=True):
+            if dim.name is None:
+                continue
+            size0, name0 = shared.setdefault(dim.name, (size, spec.name))
+            if size0 != size:
+                raise DataError(
+                    f"{where}: dim {dim.name!r} is {size0} in input {name0!r} but {size} in "
+                    f"input {spec.name!r}",
+                    hint="a dim shared by name must have one size within a sample",
+                )
+    return chunk
+
+
+def _item_chunk(item: Any, specs: tuple[TensorSpec, ...], where: str) -> Chunk:
+    if isinstance(item, Mapping):
+        _check_names(item, specs, where)
+        return _named_chunk(item, specs, where)
+    if isinstance(item, (list, tuple)):
+        if len(item) != len(specs):
+            raise DataError(
+                f"{where} has {len(item)} values, but the model has {len(specs)} input(s): "
+                + _model(specs),
+                hint="give one array per input in forward() order; drop labels, e.g. "
+                "(x for x, _ in loader)",
+            )
+        return _named_chunk({s.name: v for s, v in zip(specs, item, strict=True)}, specs, where)
+    if len(specs) == 1:
+        return _named_chunk({specs[0].name: item}, specs, where)
+    raise DataError(
+        f"{where} is a {type(item).__name__}, but a model with {len(specs)} inputs needs a dict "
+        "(name -> array) or a tuple in forward() order"
+    )
+
+
+def _samples(chunk: Chunk) -> int:
+    return next(iter(chunk.values())).shape[0] if chunk else 0
+
+
+def _model(specs: tuple[TensorSpec, ...]) -> str:
+    return ", ".join(str(s) for s in specs)
+
+
+# --- re-batching ----------------------------------------------------------------------------
+
+
+def _rebatch(
+    chunks: Iterable[Chunk],
+    specs: tuple[TensorSpec, ...],
+    *,
+    batch_size: int,
+    max_samples: int | None,
+) -> Iterator[Chunk]:
+    rows, fixed = _batch_rows(specs, batch_size, max_samples)
+    if fixed and rows != batch_size:
+        log.info("batches have %d samples: the model's batch axis is static", rows)
+    limit = math.inf if max_samples is None else max_samples
+    pending: list[Chunk] = []
+    count = emitted = 0
+
+    def emit() -> Chunk:
+        if fixed and count != rows:
+            raise DataError(
+                f"a batch of {count} samples is left over, but the model's batch axis is static "
+                f"at {rows}: " + _model(specs),
+                hint=f"use a multiple of {rows} samples (or of --max-samples), or export the "
+                "model with a dynamic batch dim",
+            )
+        # concatenate always copies into a plain ndarray: a batch never pins a mapped file
+        return {s.name: np.concatenate([p[s.name] for p in pending]) for s in specs}
+
+    for chunk in chunks:
+        n, start = _samples(chunk), 0
+        while start < n and emitted + count < limit:
+            if pending and any(pending[0][k].shape[1:] != v.shape[1:] for k, v in chunk.items()):
+                yield emit()  # a dynamic dim changed size: samples of two shapes cannot stack
+                emitted, pending, count = emitted + count, [], 0
+            take = int(min(n - start, rows - count, limit - emitted - count))
+            pending.append({k: v[start : start + take] for k, v in chunk.items()})
+            count, start = count + take, start + take
+            if count == rows:
+                yield emit()
+                emitted, pending, count = emitted + count, [], 0
+        if emitted + count >= limit:
+            break
+    if pending:
+        yield emit()
+
+
+# --- formats --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Member:
+    """One .npz member: its input, header, whether it is a batch, and where its data starts."""
+
+    spec: TensorSpec
+    info: zipfile.ZipInfo
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    fortran: bool
+    batch: bool
+    offset: int | None  # byte offset of the data in the zip file when stored uncompressed
+
+
+def _npz_plan(
+    path: Path, specs: tuple[TensorSpec, ...], where: str
+) -> tuple[int, dict[str, _Member]]:
+    """Read and check every member's header without reading its data."""
+    try:
+        with zipfile.ZipFile(path) as zf, open(path, "rb") as raw:
+            infos = {i.filename.removesuffix(".npy"): i for i in zf.infolist() if not i.is_dir()}
+            _check_names(infos, specs, where)
+            members = {s.name: _npz_member(zf, raw, infos[s.name], s, where) for s in specs}
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise DataError(f"{where} is not a readable .npz file: {exc}") from exc
+    totals = {n: m.shape[0] if m.batch else 1 for n, m in members.items()}
+    if len(set(totals.values())) > 1:
+        raise DataError(f"{where}: inputs hold different numbers of samples {totals}")
+    return next(iter(totals.values()), 0), members
+
+
+def _npz_member(
+    zf: zipfile.ZipFile, raw: Any, info: zipfile.ZipInfo, spec: TensorSpec, where: str
+) -> _Member:
+    with zf.open(info) as f:
+        shape, fortran, dtype = _read_npy_header(f)
+    if dtype.hasobject:
+        raise DataError(f"{where}: member {info.filename!r} holds Python objects, not numbers")
+    batch = _check(shape, dtype.name, spec, where)
+    offset = None
+    if info.compress_type == zipfile.ZIP_STORED and not info.flag_bits & 0x1:
+        # Stored bytes are the .npy file verbatim: its data sits after the local zip header
+        # (whose extra field may differ from the central directory's) and the .npy header.
+        raw.seek(info.header_offset)
+        header = struct.unpack("<4s2B4HL2L2H", raw.read(30))
+        raw.seek(info.header_offset + 30 + header[10] + header[11])
+        _read_npy_header(raw)
+        offset = raw.tell()
+    return _Member(
+        spec=spec, info=info, shape=shape, dtype=dtype, fortran=fortran, batch=batch, offset=offset
+    )
+
+
+def _read_npy_header(f: Any) -> tuple[tuple[int, ...], bool, np.dtype]:
+    version = np.lib.format.read_magic(f)
+    if version == (1, 0):
+        return np.lib.format.read_array_header_1_0(f)  # type: ignore[no-any-return]
+    if version == (2, 0):
+        return np.lib.format.read_array_header_2_0(f)  # type: ignore[no-any-return]
+    raise ValueError(f".npy format version {version} is not supported (1.0 and 2.0 are)")
+
+
+def _npz_chunks(path: Path, members: dict[str, _Member], rows: int) -> Iterator[Chunk]:
+    """Walk all members in step, ``rows`` samples at a time."""
+    with zipfile.ZipFile(path) as zf:
+        streams = {name: _member_rows(path, zf, m, rows) for name, m in members.items()}
+        while True:
+            chunk = {name: next(stream, None) for name, stream in streams.items()}
+            if any(v is None for v in chunk.values()):
+                return
+            yield {k: v for k, v in chunk.items() if v is not None}
+
+
+def _member_rows(path: Path, zf: zipfile.ZipFile, m: _Member, rows: int) -> Iterator[np.ndarray]:
+    if m.batch and m.offset is None and not m.fortran:  # compressed: decompress rows as needed
+        with zf.open(m.info) as f:
+            _read_npy_header(f)
+            row_bytes = m.dtype.itemsize * math.prod(m.shape[1:])
+            for start in range(0, m.shape[0], rows):
+                n = min(rows, m.shape[0] - start)
+                buffer = f.read(n * row_bytes)
+                if len(buffer) != n * row_bytes:
+                    raise DataError(f"{path}: member {m.info.filename!r} is truncated")
+                yield np.frombuffer(buffer, dtype=m.dtype).reshape((n, *m.shape[1:]))
+        return
+    data: np.ndarray
+    if m.offset is not None and 0 not in m.shape:  # np.memmap cannot map zero bytes
+        order: Literal["C", "F"] = "F" if m.fortran else "C"
+        data = np.memmap(path, m.dtype, "r", offset=m.offset, shape=m.shape, order=order)
+    else:  # one sample, an empty array, or compressed Fortran order (rows not contiguous)
+        with zf.open(m.info) as f:
+            data = np.lib.format.read_array(f, allow_pickle=False)
+    if not m.batch:
+        yield data[np.newaxis]
+        return
+    for start in range(0, m.shape[0], rows):
+        yield data[start : start + rows]
+
+
+def _npy_chunk(path: Path, specs: tuple[TensorSpec, ...], where: str) -> Chunk:
+    if len(specs) != 1:
+        raise DataError(
+            f"{where}: a .npy file holds one array, but the model has {len(specs)} inputs: "
+            + _model(specs),
+            hint="save a .npz with one array per input name: np.savez(path, name=array, ...)",
+        )
+    try:
+        array = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError) as exc:
+        raise DataError(f"{where} is not a readable .npy file: {exc}") from exc
+    return _named_chunk({specs[0].name: array}, specs, where)
+
+
+def _open_pt(path: Path, specs: tuple[TensorSpec, ...]) -> tuple[int | None, Iterable[Chunk]]:
+    import torch  # noqa: TID251 -- lazy on purpose: only .pt data needs torch here
+
+    try:  # mmap keeps tensors on disk; the legacy (non-zip) format cannot be mapped
+        obj = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception:
+        try:
+            obj = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:
+            raise DataError(
+                f"{path} could not be read by torch.load(weights_only=True): "
+                f"{str(exc).splitlines()[0][:200]}",
+                hint="save only tensors, dicts and lists (torch.save({'x': tensor}, path))",
+            ) from exc
+    where = str(path)
+    if isinstance(obj, Mapping):
+        _check_names(obj, specs, where)
+        chunk = _named_chunk(obj, specs, where)
+        return _samples(chunk), [chunk]
+    if isinstance(obj, (list, tuple)):
+        items = (_item_chunk(it, specs, f"{where} item {i}") for i, it in enumerate(obj))
+        return None, items
+    if hasattr(obj, "detach"):
+        chunk = _item_chunk(obj, specs, where)
+        return _samples(chunk), [chunk]
+    raise DataError(
+        f"{where} holds a {type(obj).__name__}; expected a tensor, a dict name -> tensor, or a "
+        "list of dicts/tuples"
+    )
+
+
+def _open_dir(
+    path: Path, specs: tuple[TensorSpec, ...], rows: int, image_spec: ImageSpec | None
+) -> tuple[DataSource, Iterable[Chunk]]:
+    files = sorted(
+        (p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")),
+        key=lambda p: p.relative_to(path).as_posix(),
+    )
+    arrays = [p for p in files if p.suffix.lower() in ARRAY_SUFFIXES]
+    images = [p for p in files if p.suffix.lower() in IMAGE_SUFFIXES]
+    if arrays and images:
+        raise DataError(
+            f"folder {str(path)!r} holds both array files and images",
+            hint="put the arrays and the images in separate folders",
+        )
+    if not arrays and not images:
+        raise DataError(f"folder {str(path)!r} holds no data files", hint=f"supported: {SUPPORTED}")
+    found = arrays or images
+    if len(found) < len(files):
+        log.warning("%s: ignoring %d other files", path, len(files) - len(found))
+    if images:
+        if image_spec is None:
+            raise DataError(
+                f"folder {str(path)!r} holds images, but no image preprocessing was given",
+                hint="pass an image spec, e.g. --image-spec "
+                "size=224x224,layout=NCHW,mean=0.485/0.456/0.406,std=0.229/0.224/0.225",
+            )
+        load = _image_loader(path, specs, image_spec)
+        desc = f"{path.name}/ ({len(images)} images, {image_spec.size[0]}x{image_spec.size[1]})"
+        return DataSource(description=desc, samples=len(images)), (load(p) for p in images)
+
+    def chunks() -> Iterator[Chunk]:
+        for file in arrays:
+            where = str(file)
+            if file.suffix.lower() == ".npy":
+                yield _npy_chunk(file, specs, where)
+            else:
+                yield from _npz_chunks(file, _npz_plan(file, specs, where)[1], rows)
+
+    desc = f"{path.name}/ ({len(arrays)} array files, {len(specs)} input(s))"
+    return DataSource(description=desc, samples=None), chunks()
+
+
+def _image_loader(
+    path: Path, specs: tuple[TensorSpec, ...], spec: ImageSpec
+) -> Callable[[Path], Chunk]:
+    if len(specs) != 1:
+        raise DataError(
+            f"folder {str(path)!r} holds images, but the model has {len(specs)} inputs",
+            hint="image folders feed single-input models; use .npz for several inputs",
+        )
+    (input_spec,) = specs
+    if input_spec.dtype not in ("float16", "float32", "float64"):
+        raise DataError(
+            f"folder {str(path)!r} holds images, which become float data, but the model "
+            f"expects {input_spec}",
+            hint="preprocess the images yourself and save them as .npz",
+        )
+    height, width = spec.size
+    sample = (3, height, width) if spec.layout == "NCHW" else (height, width, 3)
+    where = f"images in {str(path)!r} at {height}x{width} {spec.layout}"
+    if _check(sample, input_spec.dtype, input_spec, where):  # rank 3: no batch axis to stack on
+        raise DataError(f"{where}: the model expects {input_spec}, which has no batch axis")
+    try:
+        from PIL import Image
+    except ImportError as exc:
+        raise DataError("reading images needs Pillow", hint="pip install pillow") from exc
+    bilinear = getattr(Image, "Resampling", Image).BILINEAR
+    mean = np.asarray(spec.mean, dtype=np.float32)
+    std = np.asarray(spec.std, dtype=np.float32)
+
+    def load(file: Path) -> Chunk:
+        try:
+            with Image.open(file) as image:
+                rgb = image.convert("RGB").resize((width, height), resample=bilinear)
+        except (OSError, ValueError) as exc:  # OSError includes UnidentifiedImageError
+            raise DataError(f"image {str(file)!r} could not be read: {exc}") from exc
+        pixels = (np.asarray(rgb, dtype=np.float32) * np.float32(spec.scale) - mean) / std
+        if spec.layout == "NCHW":
+            pixels = pixels.transpose(2, 0, 1)
+        return {input_spec.name: np.ascontiguousarray(pixels, dtype=input_spec.dtype)[None]}
+
+    return load
