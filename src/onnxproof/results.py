@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from onnxproof.verification.stats import OutputDatasetMetrics
 
 #: Version of the JSON report layout; bump on any incompatible change (docs/report-schema.md).
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 Status = Literal["pass", "fail", "error"]
 

@@ -35,7 +35,7 @@ def test_builtin_example_subprocess(tmp_path: Path) -> None:
     assert "[batch, 10]" in out and "PASS" in out
     assert "[torch.onnx]" not in out + proc.stderr  # exporter chatter stays in the log
     report = json.loads((tmp_path / "r.json").read_text())
-    assert report["schema_version"] == 1 and report["status"] == "pass"
+    assert report["schema_version"] == 2 and report["status"] == "pass"
     assert report["exporter"] == "dynamo" and report["opset"] == 18
     assert report["inputs"] == [{"name": "input", "dtype": "float32", "shape": ["batch", 10]}]
     assert report["outputs"][0]["shape"] == ["batch", 3]
