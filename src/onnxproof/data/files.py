@@ -21,76 +21,24 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 import struct
 import zipfile
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
+from onnxproof.data._validate import Chunk, check_shape
+from onnxproof.data.images import IMAGE_SUFFIXES, ImageSpec, image_loader
 from onnxproof.errors import DataError
 from onnxproof.specs import TensorSpec
 
 log = logging.getLogger(__name__)
 
-Chunk = dict[str, np.ndarray]
-
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 ARRAY_SUFFIXES = (".npy", ".npz")
 SUPPORTED = f".npz, .npy, .pt/.pth, a folder of .npy/.npz files or of images {IMAGE_SUFFIXES}"
-
-
-@dataclass(frozen=True, kw_only=True)
-class ImageSpec:
-    """Preprocessing for an image folder: RGB, bilinear resize, ``(x * scale - mean) / std``."""
-
-    size: tuple[int, int]  # (height, width)
-    layout: Literal["NCHW", "NHWC"] = "NCHW"
-    mean: tuple[float, ...] = (0.485, 0.456, 0.406)
-    std: tuple[float, ...] = (0.229, 0.224, 0.225)
-    scale: float = 1 / 255
-
-    def __post_init__(self) -> None:
-        if len(self.size) != 2 or min(self.size) < 1:
-            raise DataError(f"image size {self.size} is not (height, width) with both >= 1")
-        if self.layout not in ("NCHW", "NHWC"):
-            raise DataError(f"image layout {self.layout!r} is not NCHW or NHWC")
-        for label, values in (("mean", self.mean), ("std", self.std)):
-            if len(values) not in (1, 3):
-                raise DataError(f"image {label} has {len(values)} values; give 1 or 3 (RGB)")
-        if any(s == 0 for s in self.std):
-            raise DataError("image std contains 0; normalization would divide by zero")
-
-    @classmethod
-    def parse(cls, text: str) -> ImageSpec:
-        """Parse ``size=224x224,layout=NCHW,mean=0.485/0.456/0.406,std=...,scale=1/255``."""
-        example = "size=224x224,layout=NCHW,mean=0.485/0.456/0.406,std=0.229/0.224/0.225"
-        fields: dict[str, Any] = {}
-        try:
-            for part in filter(None, (p.strip() for p in text.split(","))):
-                key, sep, value = (s.strip() for s in part.partition("="))
-                if not sep or key in fields:
-                    raise ValueError(f"{part!r} is not key=value or repeats a key")
-                if key == "size":
-                    dims = [int(v) for v in re.split(r"[x*]", value)]
-                    fields["size"] = (dims[0], dims[0]) if len(dims) == 1 else tuple(dims)
-                elif key == "layout":
-                    fields["layout"] = value.upper()
-                elif key in ("mean", "std"):
-                    fields[key] = tuple(float(v) for v in value.split("/"))
-                elif key == "scale":
-                    num, _, den = value.partition("/")
-                    fields["scale"] = float(num) / float(den) if den else float(num)
-                else:
-                    raise ValueError(f"unknown key {key!r} (size, layout, mean, std, scale)")
-            if "size" not in fields:
-                raise ValueError("size is required")
-        except (ValueError, ZeroDivisionError) as exc:
-            raise DataError(f"image spec {text!r}: {exc}", hint=f"for example {example!r}") from exc
-        return cls(**fields)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -197,40 +145,9 @@ def _batch_rows(
     return batch_size, False
 
 
-def _check(shape: tuple[int, ...], dtype: str, spec: TensorSpec, where: str) -> bool:
-    """Raise DataError unless (shape, dtype) fits the spec; True for a batch, False a sample."""
-    if dtype != spec.dtype:
-        hint = f"convert it with .astype(np.{spec.dtype})"
-        if spec.dtype == "bfloat16":
-            hint = "convert it with .astype(ml_dtypes.bfloat16)"
-        raise DataError(
-            f"{where}: input {spec.name!r} holds {dtype} data, but the model expects {spec}",
-            hint=f"{hint} before saving; onnxproof never casts data itself",
-        )
-    rank = len(spec.dims)
-    if len(shape) not in (rank, rank - 1):
-        raise DataError(
-            f"{where}: input {spec.name!r} has shape {list(shape)} (rank {len(shape)}), but the "
-            f"model expects {spec}: rank {rank} for a batch or {rank - 1} for one sample",
-            hint="the first axis is the sample axis; reshape the data to match the spec",
-        )
-    batch = len(shape) == rank
-    dims = spec.dims[1:]
-    for axis, (size, dim) in enumerate(zip(shape[1:] if batch else shape, dims, strict=True)):
-        if not dim.dynamic and size != dim.size:
-            kind = "a batch" if batch else "one sample"
-            raise DataError(
-                f"{where}: input {spec.name!r} has shape {list(shape)} ({kind}), but the model "
-                f"expects {spec}: axis {axis + 1} is {size}, not {dim.size}",
-                hint="only dynamic (named) dims may vary; resize the data or re-export the model "
-                "with that dim dynamic",
-            )
-    return batch
-
-
 def _to_batch(value: Any, spec: TensorSpec, where: str) -> np.ndarray:
     array = _as_array(value, where)
-    batch = _check(array.shape, array.dtype.name, spec, where)
+    batch = check_shape(array.shape, array.dtype.name, spec, where)
     return array if batch else array[np.newaxis]
 
 
@@ -400,7 +317,7 @@ def _npz_member(
         shape, fortran, dtype = _read_npy_header(f)
     if dtype.hasobject:
         raise DataError(f"{where}: member {info.filename!r} holds Python objects, not numbers")
-    batch = _check(shape, dtype.name, spec, where)
+    batch = check_shape(shape, dtype.name, spec, where)
     offset = None
     if info.compress_type == zipfile.ZIP_STORED and not info.flag_bits & 0x1:
         # Stored bytes are the .npy file verbatim: its data sits after the local zip header
@@ -532,7 +449,7 @@ def _open_dir(
                 hint="pass an image spec, e.g. --image-spec "
                 "size=224x224,layout=NCHW,mean=0.485/0.456/0.406,std=0.229/0.224/0.225",
             )
-        load = _image_loader(path, specs, image_spec)
+        load = image_loader(path, specs, image_spec)
         desc = f"{path.name}/ ({len(images)} images, {image_spec.size[0]}x{image_spec.size[1]})"
         return DataSource(description=desc, samples=len(images)), (load(p) for p in images)
 
@@ -546,45 +463,3 @@ def _open_dir(
 
     desc = f"{path.name}/ ({len(arrays)} array files, {len(specs)} input(s))"
     return DataSource(description=desc, samples=None), chunks()
-
-
-def _image_loader(
-    path: Path, specs: tuple[TensorSpec, ...], spec: ImageSpec
-) -> Callable[[Path], Chunk]:
-    if len(specs) != 1:
-        raise DataError(
-            f"folder {str(path)!r} holds images, but the model has {len(specs)} inputs",
-            hint="image folders feed single-input models; use .npz for several inputs",
-        )
-    (input_spec,) = specs
-    if input_spec.dtype not in ("float16", "float32", "float64"):
-        raise DataError(
-            f"folder {str(path)!r} holds images, which become float data, but the model "
-            f"expects {input_spec}",
-            hint="preprocess the images yourself and save them as .npz",
-        )
-    height, width = spec.size
-    sample = (3, height, width) if spec.layout == "NCHW" else (height, width, 3)
-    where = f"images in {str(path)!r} at {height}x{width} {spec.layout}"
-    if _check(sample, input_spec.dtype, input_spec, where):  # rank 3: no batch axis to stack on
-        raise DataError(f"{where}: the model expects {input_spec}, which has no batch axis")
-    try:
-        from PIL import Image
-    except ImportError as exc:
-        raise DataError("reading images needs Pillow", hint="pip install pillow") from exc
-    bilinear = getattr(Image, "Resampling", Image).BILINEAR
-    mean = np.asarray(spec.mean, dtype=np.float32)
-    std = np.asarray(spec.std, dtype=np.float32)
-
-    def load(file: Path) -> Chunk:
-        try:
-            with Image.open(file) as image:
-                rgb = image.convert("RGB").resize((width, height), resample=bilinear)
-        except (OSError, ValueError) as exc:  # OSError includes UnidentifiedImageError
-            raise DataError(f"image {str(file)!r} could not be read: {exc}") from exc
-        pixels = (np.asarray(rgb, dtype=np.float32) * np.float32(spec.scale) - mean) / std
-        if spec.layout == "NCHW":
-            pixels = pixels.transpose(2, 0, 1)
-        return {input_spec.name: np.ascontiguousarray(pixels, dtype=input_spec.dtype)[None]}
-
-    return load
