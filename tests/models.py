@@ -172,3 +172,15 @@ class DivergesOnLargeInputs(nn.Module):
         if torch.onnx.is_in_onnx_export():
             x = x.clamp(-50, 50)
         return self.head(self.fc(x))
+
+
+class OnlyEvenBatches(nn.Module):
+    """PyTorch itself rejects odd batch sizes: those cases are skipped, not failed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(10, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pairs = x.reshape(-1, 2, 10)
+        return self.fc(pairs.mean(1))

@@ -163,6 +163,8 @@ class CaseResult(_Record):
     passed: bool
     error: str | None = None
     failed_outputs: tuple[str, ...] = ()
+    #: PyTorch itself rejected these inputs: nothing to compare, the case does not count.
+    skipped: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

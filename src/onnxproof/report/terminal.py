@@ -104,7 +104,7 @@ def _shape(value: TensorInfo) -> str:
 
 
 def render_parity(parity: ParityReport) -> list[RenderableType]:
-    ran = [c for c in parity.cases if not (c.error or "").startswith("skipped")]
+    ran = [c for c in parity.cases if not c.skipped]
     sizes = sorted({tuple(sorted(c.sizes.items())) for c in ran})
     shown = "; ".join(", ".join(f"{k}={v}" for k, v in s) for s in sizes if s) or "static shapes"
     draws = sorted({c.draw for c in ran})
@@ -138,6 +138,9 @@ def render_parity(parity: ParityReport) -> list[RenderableType]:
         )
     if parity.outputs:
         parts.append(table)
+    skipped = [c for c in parity.cases if c.skipped]
+    if skipped:
+        parts.append(Text(f"  {len(skipped)} case(s) skipped: {skipped[0].error}", style="yellow"))
     failed = [c for c in parity.cases if not c.passed]
     for case in failed[:5]:
         sizes_text = ", ".join(f"{k}={v}" for k, v in case.sizes.items()) or "-"

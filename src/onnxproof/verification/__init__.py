@@ -75,7 +75,7 @@ def verify_parity(
         for name, r in outputs.items()
     )
     atol, rtol = policy.headline()
-    ran = [r for r in results if r.error is None or not r.error.startswith("skipped")]
+    ran = [r for r in results if not r.skipped]
     passed = bool(ran) and all(r.passed for r in ran) and all(o.passed for o in output_records)
     return ParityReport(
         runtime=runtime,
@@ -97,7 +97,9 @@ def _run_case(
     specs: tuple[TensorSpec, ...],
     policy: TolerancePolicy,
 ) -> CaseResult:
-    def result(passed: bool, error: str | None = None, failed: tuple[str, ...] = ()) -> CaseResult:
+    def result(
+        passed: bool, error: str | None = None, failed: tuple[str, ...] = (), skipped: bool = False
+    ) -> CaseResult:
         return CaseResult(
             index=case.index,
             sizes=case.sizes,
@@ -105,16 +107,15 @@ def _run_case(
             passed=passed,
             error=error,
             failed_outputs=failed,
+            skipped=skipped,
         )
 
     try:
         expected = reference.infer(case.feeds)
     except Exception as exc:  # the model itself rejects these sizes: nothing to compare
         log.info("reference failed on case %d: %s", case.index, exc)
-        return result(
-            True,
-            f"skipped: PyTorch itself raised at sizes {case.sizes}: {str(exc).splitlines()[0][:200]}",
-        )
+        reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        return result(True, f"PyTorch itself raised at sizes {case.sizes}: {reason}", skipped=True)
     try:
         actual = candidate.infer(case.feeds)
     except Exception as exc:
