@@ -30,13 +30,13 @@ from collections import defaultdict
 from pathlib import Path
 
 import onnx
-import onnxruntime
+import onnxruntime  # noqa: TID251 - build-time generator outside the package
 from onnx import TensorProto, helper
 
 try:
-    from onnxruntime.capi import onnxruntime_pybind11_state as _capi
+    from onnxruntime.capi import onnxruntime_pybind11_state as _capi  # noqa: TID251
 except ImportError:  # older layouts
-    from onnxruntime.capi import _pybind_state as _capi  # type: ignore[no-redef]
+    from onnxruntime.capi import _pybind_state as _capi  # type: ignore[no-redef]  # noqa: TID251
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = ROOT / "src" / "onnxproof" / "linting" / "targets"
@@ -60,6 +60,19 @@ ORT_TO_NUMPY = {
 ORDER = list(ORT_TO_NUMPY.values())
 #: Kernels ORT inserts itself; they never appear in an exported model.
 INTERNAL_OPS = {"MemcpyFromHost", "MemcpyToHost"}
+
+
+def dumps_profile(profile: dict) -> str:
+    """JSON with 2-space indent, but each op's dtype list on one line."""
+    text = json.dumps(profile, indent=2)
+    return (
+        re.sub(
+            r"\[\n\s+((?:\"[a-z0-9]+\",?\n\s+)+)\]",
+            lambda m: "[" + ", ".join(re.findall(r'"[a-z0-9]+"', m.group(1))) + "]",
+            text,
+        )
+        + "\n"
+    )
 
 
 def element_types(type_strings: list[str]) -> tuple[set[str], bool]:
@@ -116,6 +129,20 @@ def accepted_max_opset(start: int) -> int:
     return best
 
 
+def fp16_cast_fallback() -> bool:
+    """Whether a float16 node with only a float32 CPU kernel still loads (onnxruntime inserts
+    Casts to float32 around it); probed with Add, which has no float16 CPU kernel."""
+    graph = helper.make_graph(
+        [helper.make_node("Add", ["a", "b"], ["c"])],
+        "probe",
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT16, [2]) for n in ("a", "b")],
+        [helper.make_tensor_value_info("c", TensorProto.FLOAT16, [2])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = min(model.ir_version, 9)
+    return _load_ok(model)
+
+
 def first_input_types(op: str, kernels: list) -> tuple[list[str] | None, str]:
     """Types for the op's first input across ``kernels``, and how they were found."""
     start = min(k.version_range[0] for k in kernels)
@@ -145,8 +172,10 @@ def first_input_types(op: str, kernels: list) -> tuple[list[str] | None, str]:
         first, dropped_first = element_types([type_str])
         how = "literal type in the ONNX schema"
     else:
-        allowed = next((c.allowed_type_strs for c in schema.type_constraints
-                        if c.type_param_str == type_str), None)
+        allowed = next(
+            (c.allowed_type_strs for c in schema.type_constraints if c.type_param_str == type_str),
+            None,
+        )
         if allowed is None:
             return (_ordered(union) or None), "union of all constraints (constraint not found)"
         first, dropped_first = element_types(list(allowed))
@@ -176,7 +205,9 @@ def function_ops(kernel_ops: set[str], max_opset: int) -> dict[str, str]:
             model = case.model
             if not any(n.op_type == op and n.domain in DEFAULT_DOMAINS for n in model.graph.node):
                 continue
-            if any(o.domain in DEFAULT_DOMAINS and o.version > max_opset for o in model.opset_import):
+            if any(
+                o.domain in DEFAULT_DOMAINS and o.version > max_opset for o in model.opset_import
+            ):
                 continue
             tried += 1
             ok += _load_ok(model)
@@ -208,6 +239,13 @@ def build(kernels: list) -> dict:
             old_only.append(f"{op} (last kernel opset {max(k.version_range[1] for k in ks)})")
         ops[op], _ = first_input_types(op, live)
 
+    fp16_added = []
+    if fp16_cast_fallback():
+        for op, types in ops.items():
+            if types and "float32" in types and "float16" not in types:
+                ops[op] = _ordered(set(types) | {"float16"})
+                fp16_added.append(op)
+
     expanded = function_ops(set(by_op), max_opset)
     for op in expanded:
         ops.setdefault(op, None)
@@ -229,7 +267,17 @@ def build(kernels: list) -> dict:
         "a session could be created for the ONNX backend node tests: "
         + ", ".join(f"{k}" for k in expanded)
         + "), and ops whose first input takes only types outside the profile vocabulary "
-        "(string ops). Types outside the vocabulary (uint16, uint32, uint64, string, float8, "
+        "(string ops). "
+        + (
+            f"float16 is added to the {len(fp16_added)} ops that have a float32 kernel but no "
+            "float16 one: onnxruntime runs such nodes in float32 behind inserted Casts "
+            "(probed: a float16 Add, which has no float16 CPU kernel, loads); bfloat16 has no "
+            "such fallback. "
+            if fp16_added
+            else "float16 nodes without a float16 kernel did not load in the probe, so float16 "
+            "is listed only where a kernel registers it. "
+        )
+        + "Types outside the vocabulary (uint16, uint32, uint64, string, float8, "
         "int4, ...) are not listed, so a model using them can be reported as unsupported. "
         + (
             "Ops ONNX has deprecated are listed with their last kernel's types: "
@@ -240,7 +288,7 @@ def build(kernels: list) -> dict:
         )
         + "ai.onnx.ml and com.microsoft.nchwc kernels exist too but the profile format has no "
         "field for them. ms_domain_ops lists every com.microsoft op with a CPU kernel. "
-        "Kernels for a type can still be missing at an older op version than the newest one."
+        "Types describe the newest op version; an older op version can register fewer types."
     )
     return {
         "name": "ort-cpu",
@@ -270,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=TARGETS / "ort-cpu.json")
     args = parser.parse_args(argv)
     profile = build(cpu_kernels())
-    args.out.write_text(json.dumps(profile, indent=2) + "\n")
+    args.out.write_text(dumps_profile(profile))
     print(
         f"wrote {args.out} (onnxruntime {onnxruntime.__version__}, max_opset "
         f"{profile['max_opset']}, {len(profile['ops'])} ops, "

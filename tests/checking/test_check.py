@@ -61,7 +61,7 @@ def test_check_command_never_imports_torch(tmp_path: Path) -> None:
     code = (
         "import sys\n"
         "from onnxproof.cli import app\n"
-        "for argv in (['--help'], ['check', sys.argv[1]]):\n"
+        "for argv in (['--help'], ['check', sys.argv[1]], ['check', sys.argv[1], '--target', 'tensorrt']):\n"
         "    try:\n"
         "        app(argv)\n"
         "    except SystemExit as exit:\n"

@@ -76,6 +76,9 @@ def lint_graph(
     findings = [f for rule in graph_rules.RULES for f in rule.check(context)]
     for profile in profiles:
         targeted = dataclasses.replace(context, target=profile)
+        if profile.ops == {}:  # no ONNX path at all: one finding says so, the rest is noise
+            findings.extend(target_rules.UnsupportedOps().check(targeted))
+            continue
         for rule in target_rules.RULES:
             findings.extend(rule.check(targeted))
         if profile.float64 == "unsupported":

@@ -152,7 +152,7 @@ CODES: dict[str, FindingCode] = {
         ),
         FindingCode(
             code="dynamic-shape-unsupported",
-            severity=_W,
+            severity=_I,
             summary="dynamic dims on a target with limited dynamic-shape support",
             fix="export with static shapes for this target, or set the runtime's shape profiles",
             severity_note="error where the target has none",

@@ -110,7 +110,7 @@ class DynamicShapes(Rule):
         ]
         if dynamic:
             severity = (
-                Severity.ERROR if target.dynamic_shapes == "unsupported" else Severity.WARNING
+                Severity.ERROR if target.dynamic_shapes == "unsupported" else Severity.INFO
             )
             yield self.finding(
                 f"inputs {listed(dynamic)} have dynamic dims; {target.title} support is {target.dynamic_shapes}",
