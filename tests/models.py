@@ -184,3 +184,20 @@ class OnlyEvenBatches(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         pairs = x.reshape(-1, 2, 10)
         return self.fc(pairs.mean(1))
+
+
+class Noise(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + torch.randn_like(x)
+
+
+class NoisyChild(nn.Module):
+    """The random op lives in a submodule, so findings can name its path."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(10, 4)
+        self.noise = Noise()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.noise(self.fc(x))

@@ -72,3 +72,18 @@ def test_dynamo_refusal_names_the_line(tmp_path: Path) -> None:
     traced = [f for f in report.findings if f.code == "traced-control-flow"]
     assert traced and all(f.location and f.location.startswith(models.__file__) for f in traced)
     assert len({f.location for f in traced}) == len(traced)  # one finding per line
+
+
+def test_node_findings_name_the_pytorch_module(tmp_path: Path) -> None:
+    report = onnxproof.run(
+        models.NoisyOutput(), inputs=["x:float32[batch,10]"], output=tmp_path / "n.onnx"
+    )
+    stochastic = [f for f in report.findings if f.code == "stochastic-op"]
+    assert stochastic and stochastic[0].node
+    # the noise is drawn in the root module's forward: no submodule path, and none is made up
+    assert stochastic[0].module is None
+    nested = onnxproof.run(
+        models.NoisyChild(), inputs=["x:float32[batch,10]"], output=tmp_path / "c.onnx"
+    )
+    (hit,) = [f for f in nested.findings if f.code == "stochastic-op"]
+    assert hit.module == "noise" and hit.node

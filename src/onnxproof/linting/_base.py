@@ -5,7 +5,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Literal, TypedDict
 
 import onnx
 
@@ -57,3 +57,16 @@ def listed(names: Iterable[str], limit: int = 5) -> str:
     items = list(names)
     shown = ", ".join(items[:limit])
     return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+class NodeWhere(TypedDict):
+    node: str | None
+    module: str | None
+
+
+def node_location(node: onnx.NodeProto) -> NodeWhere:
+    """``node`` and, where the exporter recorded it, ``module`` (the PyTorch module path)."""
+    from onnxproof.verification.localize import node_module_paths
+
+    paths = node_module_paths(node)
+    return NodeWhere(node=node.name or None, module=paths[-1] if paths else None)

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 import onnx
 from onnx import numpy_helper
 
-from onnxproof.linting._base import GraphContext, Rule, listed
+from onnxproof.linting._base import GraphContext, Rule, listed, node_location
 from onnxproof.results import Finding
 from onnxproof.specs import Severity
 
@@ -82,7 +82,7 @@ class StochasticOps(Rule):
             ):
                 reason = "BatchNormalization in training mode (batch statistics, not running ones)"
             if reason:
-                yield self.finding(f"{_name(node)}: {reason}", node=node.name or None)
+                yield self.finding(f"{_name(node)}: {reason}", **node_location(node))
 
 
 class Float64(Rule):

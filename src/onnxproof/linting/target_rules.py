@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from onnxproof.linting._base import GraphContext, Rule, listed
+from onnxproof.linting._base import GraphContext, Rule, listed, node_location
 from onnxproof.linting.graph_rules import walk
 from onnxproof.results import Finding
 from onnxproof.specs import Severity
@@ -43,16 +43,17 @@ class UnsupportedOps(Rule):
                 f"{target.title} takes no ONNX models: {target.notes}", target=target.name
             )
             return
-        missing: dict[str, list[str]] = {}
+        missing: dict[str, list] = {}  # type: ignore[type-arg]
         for node in walk(context.model.graph):
             label = self._unsupported(node, context)
             if label:
-                missing.setdefault(label, []).append(node.name or f"({node.op_type})")
+                missing.setdefault(label, []).append(node)
         for label, nodes in sorted(missing.items()):
+            names = [n.name or f"({n.op_type})" for n in nodes]
             yield self.finding(
-                f"{label} is not supported by {target.title} ({len(nodes)} node(s): {listed(nodes)})",
-                node=nodes[0],
+                f"{label} is not supported by {target.title} ({len(nodes)} node(s): {listed(names)})",
                 target=target.name,
+                **node_location(nodes[0]),
             )
 
     @staticmethod
@@ -109,9 +110,7 @@ class DynamicShapes(Rule):
             if v.shape and any(not isinstance(d, int) for d in v.shape)
         ]
         if dynamic:
-            severity = (
-                Severity.ERROR if target.dynamic_shapes == "unsupported" else Severity.INFO
-            )
+            severity = Severity.ERROR if target.dynamic_shapes == "unsupported" else Severity.INFO
             yield self.finding(
                 f"inputs {listed(dynamic)} have dynamic dims; {target.title} support is {target.dynamic_shapes}",
                 severity=severity,
