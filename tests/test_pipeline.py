@@ -150,3 +150,21 @@ def test_sizes_pytorch_rejects_are_skipped_not_failed(tmp_path: Path) -> None:
     assert skipped and {c.sizes["batch"] for c in skipped} == {1, 7}
     assert all(c.passed for c in report.verification.cases if not c.skipped)
     assert report.status == "pass"
+
+
+def test_opset_follows_the_targets_and_says_why(tmp_path: Path) -> None:
+    from onnxproof.pipeline import choose_opset
+
+    assert choose_opset(None, ())[0] == 18
+    assert choose_opset(17, ("tensorrt",)) == (17, "asked for with --opset")
+    opset, reason = choose_opset(None, ("tensorrt", "openvino"))
+    assert opset == 18 and "tensorrt <= 24" in reason
+    opset, reason = choose_opset(None, ("coreml",))
+    assert opset == 10 and "coreml" in reason
+    report = onnxproof.run(
+        models.SimpleNet(),
+        inputs=["x:float32[batch,10]"],
+        output=tmp_path / "t.onnx",
+        targets=["tensorrt"],
+    )
+    assert report.opset == 18 and report.opset_reason and "tensorrt" in report.opset_reason

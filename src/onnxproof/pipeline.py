@@ -6,6 +6,7 @@ onnxproof, ``onnxproof --help`` and ``onnxproof check`` stay free of torch.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import time
@@ -55,7 +56,7 @@ def export(
     output: str | Path | None = None,
     weights: str | Path | None = None,
     exporter: str = "auto",
-    opset: int = DEFAULT_OPSET,
+    opset: int | None = None,
     verbose: bool = False,
 ) -> ExportResult:
     """Export ``model`` (an nn.Module or a reference such as ``net.py:Net``) to ONNX."""
@@ -63,6 +64,7 @@ def export(
     from onnxproof.exporting._modes import eval_mode, training_submodules
 
     loaded, specs = _prepare(model, example_inputs, inputs, weights)
+    chosen_opset, _ = choose_opset(opset, ())
     training = training_submodules(loaded.module)
     with eval_mode(loaded.module):
         return export_model(
@@ -72,7 +74,7 @@ def export(
             args=_export_args(specs, example_inputs),
             reference=loaded.reference,
             exporter=exporter,
-            opset=opset,
+            opset=chosen_opset,
             verbose=verbose,
             training_modules=training,
             built_here=loaded.built_here,
@@ -88,7 +90,7 @@ def run(
     output: str | Path | None = None,
     weights: str | Path | None = None,
     exporter: str = "auto",
-    opset: int = DEFAULT_OPSET,
+    opset: int | None = None,
     atol: float | None = None,
     rtol: float | None = None,
     seed: int = 0,
@@ -119,6 +121,8 @@ def run(
     timings: dict[str, float] = {}
     start = time.perf_counter()
     loaded, specs = _prepare(model, example_inputs, inputs, weights)
+    chosen_opset, opset_reason = choose_opset(opset, targets)
+    log.info("opset %d: %s", chosen_opset, opset_reason)
     timings["load"] = time.perf_counter() - start
     training = training_submodules(loaded.module)
     with eval_mode(loaded.module):
@@ -129,14 +133,14 @@ def run(
             args=_export_args(specs, example_inputs),
             reference=loaded.reference,
             exporter=exporter,
-            opset=opset,
+            opset=chosen_opset,
             verbose=verbose,
             training_modules=training,
             built_here=loaded.built_here,
             exported_program=loaded.exported_program,
         )
         timings["export"] = exported.seconds
-        return _check_and_verify(
+        report = _check_and_verify(
             loaded.module,
             exported.onnx_path,
             specs,
@@ -150,6 +154,7 @@ def run(
             data=_DataRequest(data, batch_size, max_samples, task, image_spec, progress),
             timings=timings,
         )
+        return dataclasses.replace(report, opset_reason=opset_reason)
 
 
 def verify(
@@ -195,6 +200,27 @@ def verify(
             data=_DataRequest(data, batch_size, max_samples, task, image_spec, progress),
             timings={},
         )
+
+
+def choose_opset(requested: int | None, targets: Sequence[str]) -> tuple[int, str]:
+    """The opset to ask the exporter for, and why: the user's, else 18 lowered to every target's
+    maximum (the dynamo exporter translates at 18 and down-converts lower requests)."""
+    if requested is not None:
+        return requested, "asked for with --opset"
+    from onnxproof.linting.targets import load_target
+
+    limits = {name: load_target(name).max_opset for name in targets}
+    known = {name: limit for name, limit in limits.items() if limit is not None}
+    lowest = min(known.values(), default=DEFAULT_OPSET)
+    if lowest >= DEFAULT_OPSET:
+        within = (
+            f"; every target accepts it ({', '.join(f'{n} <= {v}' for n, v in known.items())})"
+            if known
+            else ""
+        )
+        return DEFAULT_OPSET, f"default 18: what the dynamo exporter translates at{within}"
+    limiting = ", ".join(n for n, v in known.items() if v == lowest)
+    return lowest, f"lowered from 18 to {lowest}, the highest {limiting} accepts"
 
 
 def _check_and_verify(

@@ -232,6 +232,7 @@ class RunReport(_Record):
     export_attempts: tuple[ExportAttempt, ...]
     opset: int | None
     opset_requested: int | None
+    opset_reason: str | None = None
     inputs: tuple[TensorInfo, ...]
     outputs: tuple[TensorInfo, ...]
     findings: tuple[Finding, ...]

@@ -43,9 +43,8 @@ def export_options(func):  # type: ignore[no-untyped-def]
     func = click.option(
         "--opset",
         type=int,
-        default=18,
-        show_default=True,
-        help="ONNX opset to ask for (18: see README).",
+        default=None,
+        help="ONNX opset to ask for (default 18, lowered to the --target maximum; see README).",
     )(func)
     func = click.option(
         "--exporter",

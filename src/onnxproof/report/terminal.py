@@ -280,6 +280,8 @@ def render_run(report: RunReport, export: ExportResult | None = None) -> Rendera
                 f"{report.onnx_path}{side} ({report.exporter}, {opset}, {human_size(size)}{took})",
             )
         )
+    if report.opset_reason:
+        parts.append(Text(f"            opset: {report.opset_reason}", style="dim"))
     if report.check is not None:
         parts.extend(
             render_check(report.check)[:2] if report.check.info else render_check(report.check)
