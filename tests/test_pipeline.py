@@ -168,3 +168,19 @@ def test_opset_follows_the_targets_and_says_why(tmp_path: Path) -> None:
         targets=["tensorrt"],
     )
     assert report.opset == 18 and report.opset_reason and "tensorrt" in report.opset_reason
+
+
+def test_verify_with_fresh_random_weights_says_why(tmp_path: Path) -> None:
+    from tests.conftest import ref
+
+    path = tmp_path / "s.onnx"
+    onnxproof.export(ref("SimpleNet"), output=path)
+    report = onnxproof.verify(ref("SimpleNet"), path)
+    assert report.status == "fail"
+    assert any(f.code == "fresh-weights" for f in report.findings)
+    weights = tmp_path / "w.pt"
+    model = models.SimpleNet()
+    torch.save(model.state_dict(), weights)
+    onnxproof.export(model, inputs=["input:float32[batch,10]"], output=path)
+    same = onnxproof.verify(ref("SimpleNet"), path, weights=weights)
+    assert same.status == "pass" and not any(f.code == "fresh-weights" for f in same.findings)

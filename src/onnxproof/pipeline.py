@@ -186,7 +186,7 @@ def verify(
         raise InputSpecError(f"ONNX file {onnx_path} does not exist", hint="check the path")
     loaded, specs = _prepare(model, example_inputs, inputs, weights)
     with eval_mode(loaded.module):
-        return _check_and_verify(
+        report = _check_and_verify(
             loaded.module,
             str(onnx_path),
             specs,
@@ -200,6 +200,19 @@ def verify(
             data=_DataRequest(data, batch_size, max_samples, task, image_spec, progress),
             timings={},
         )
+    if loaded.built_here and weights is None and _has_parameters(loaded.module):
+        from onnxproof.linting._base import make_finding
+
+        message = (
+            f"{loaded.reference} was built with fresh random weights to compare with {onnx_path}"
+        )
+        findings = (*report.findings, make_finding("fresh-weights", message))
+        report = dataclasses.replace(report, findings=findings)
+    return report
+
+
+def _has_parameters(module: Any) -> bool:
+    return any(True for _ in module.parameters())
 
 
 def choose_opset(requested: int | None, targets: Sequence[str]) -> tuple[int, str]:

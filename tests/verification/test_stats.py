@@ -188,3 +188,12 @@ def test_to_dict_is_plain_json() -> None:
     assert data["min_passing_atol"] == "inf" and data["passed"] is False
     assert data["worst_samples"] == [{"index": 1, "max_abs_diff": "inf", "max_rel_diff": "inf"}]
     assert data["topk_agreement"] == {"top1": 0.5}  # the NaN row disagrees
+
+
+def test_topk_not_reported_when_k_covers_every_class() -> None:
+    from onnxproof.verification.stats import OutputStats
+
+    stats = OutputStats("logits", atol=1e-4, rtol=1e-3, topk=(1, 5))
+    logits = np.arange(12, dtype=np.float32).reshape(4, 3)
+    stats.update(logits, logits, first_index=0)
+    assert set(stats.result().topk_agreement) == {"top1"}

@@ -176,6 +176,18 @@ CODES: dict[str, FindingCode] = {
             fix="see the failed case's message; often a dimension baked in at export",
         ),
         FindingCode(
+            code="fresh-weights",
+            severity=_W,
+            summary="the model was built from its class with no --weights: its weights are new random ones",
+            fix="pass --weights with the state dict the file was exported from, or a factory that loads it",
+            details=(
+                "onnxproof verify compares an existing ONNX file with the model you name. A class built "
+                "with no arguments starts from fresh random weights, which differ from those in the "
+                "file, so every output differs. onnxproof run exports and verifies the same instance "
+                "and is not affected."
+            ),
+        ),
+        FindingCode(
             code="default-int-range",
             severity=_I,
             summary="an integer input has no value range in its spec; generated values are 0..9",

@@ -108,6 +108,7 @@ class OutputStats:
         self._zeros = self._underflow = self._overflow = self._infs = 0
         self._heap: list[tuple[float, int, float]] = []  # (max_abs, -index, max_rel), min-heap
         self._rows = 0
+        self._classes: int | None = None
         self._agree = dict.fromkeys(self.topk, 0)
 
     def update(self, actual: np.ndarray, reference: np.ndarray, *, first_index: int) -> None:
@@ -190,9 +191,11 @@ class OutputStats:
                 WorstSample(index=-neg, max_abs_diff=abs_, max_rel_diff=rel)
                 for abs_, neg, rel in worst
             ),
+            # top-k with k >= the number of classes always agrees: it would prove nothing.
             topk_agreement={
                 f"top{k}": self._agree[k] / self._rows if self._rows else math.nan
                 for k in self.topk
+                if k == 1 or self._classes is None or k < self._classes
             },
         )
 
@@ -266,6 +269,7 @@ class OutputStats:
         b = reference.reshape(-1, classes).astype(np.float64)
         valid = ~(np.isnan(a).any(axis=1) | np.isnan(b).any(axis=1))
         self._rows += a.shape[0]
+        self._classes = classes
         ref_top = b.argmax(axis=1)
         for k in self.topk:
             if k == 1:
