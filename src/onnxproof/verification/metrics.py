@@ -69,18 +69,7 @@ def compare(actual: np.ndarray, reference: np.ndarray, *, atol: float, rtol: flo
             elements=reference.size,
             min_passing_atol=float(diff.max()) if mismatches else 0.0,
         )
-    a = actual.astype(np.float64)
-    b = reference.astype(np.float64)
-    both_nan = np.isnan(a) & np.isnan(b)
-    same_inf = np.isinf(a) & np.isinf(b) & (np.sign(a) == np.sign(b))
-    exempt = both_nan | same_inf
-    with np.errstate(invalid="ignore", over="ignore"):
-        diff = np.where(exempt, 0.0, np.abs(a - b))
-    diff = np.where(np.isnan(diff), np.inf, diff)  # NaN on one side only: never close
-    abs_b = np.where(np.isfinite(b), np.abs(b), 0.0)
-    close = diff <= atol + rtol * abs_b
-    with np.errstate(invalid="ignore"):
-        needed = np.where(np.isinf(diff), np.inf, diff - rtol * abs_b)
+    diff, abs_b, needed, close = float_closeness(actual, reference, atol=atol, rtol=rtol)
     return Comparison(
         max_abs_diff=float(diff.max()),
         max_rel_diff=_max_rel(diff, abs_b),
@@ -88,6 +77,25 @@ def compare(actual: np.ndarray, reference: np.ndarray, *, atol: float, rtol: flo
         elements=reference.size,
         min_passing_atol=float(max(0.0, needed.max())),
     )
+
+
+def float_closeness(
+    actual: np.ndarray, reference: np.ndarray, *, atol: float, rtol: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The convention, elementwise in float64: (|a - b|, |b| where finite, atol each element
+    needs at this rtol, close). NaN against non-NaN is an infinite difference; NaN against NaN
+    and equal infinities are a difference of 0."""
+    a = actual.astype(np.float64)
+    b = reference.astype(np.float64)
+    exempt = (np.isnan(a) & np.isnan(b)) | (np.isinf(a) & np.isinf(b) & (np.sign(a) == np.sign(b)))
+    with np.errstate(invalid="ignore", over="ignore"):
+        diff = np.where(exempt, 0.0, np.abs(a - b))
+    diff = np.where(np.isnan(diff), np.inf, diff)  # NaN on one side only: never close
+    abs_b = np.where(np.isfinite(b), np.abs(b), 0.0)
+    close = diff <= atol + rtol * abs_b
+    with np.errstate(invalid="ignore"):
+        needed = np.where(np.isinf(diff), np.inf, diff - rtol * abs_b)
+    return diff, abs_b, needed, close
 
 
 def _max_rel(diff: np.ndarray, abs_reference: np.ndarray) -> float:

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from onnxproof.verification.metrics import is_exact_dtype
+from onnxproof.verification.metrics import float_closeness, is_exact_dtype
 
 #: Histogram resolution for p99: bin edges are 10**(k / BINS_PER_DECADE).
 BINS_PER_DECADE = 200
@@ -292,14 +292,7 @@ def _compare(
         diff = np.abs(a - b)
         return a, b, diff, diff, actual == reference
     a, b = actual.astype(np.float64), reference.astype(np.float64)
-    exempt = (np.isnan(a) & np.isnan(b)) | (np.isinf(a) & np.isinf(b) & (np.sign(a) == np.sign(b)))
-    with np.errstate(invalid="ignore", over="ignore"):
-        diff = np.where(exempt, 0.0, np.abs(a - b))
-    diff = np.where(np.isnan(diff), np.inf, diff)  # NaN on one side only: never close
-    abs_b = np.where(np.isfinite(b), np.abs(b), 0.0)
-    close = diff <= atol + rtol * abs_b
-    with np.errstate(invalid="ignore"):
-        needed = np.where(np.isinf(diff), np.inf, diff - rtol * abs_b)
+    diff, _, needed, close = float_closeness(actual, reference, atol=atol, rtol=rtol)
     return a, b, diff, needed, close
 
 
