@@ -6,11 +6,12 @@ onnxproof, ``onnxproof --help`` and ``onnxproof check`` stay free of torch.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -60,26 +61,12 @@ def export(
     verbose: bool = False,
 ) -> ExportResult:
     """Export ``model`` (an nn.Module or a reference such as ``net.py:Net``) to ONNX."""
-    from onnxproof.exporting import export_model
-    from onnxproof.exporting._modes import eval_mode, training_submodules
-
     loaded, specs = _prepare(model, example_inputs, inputs, weights)
     chosen_opset, _ = choose_opset(opset, ())
-    training = training_submodules(loaded.module)
-    with eval_mode(loaded.module):
-        return export_model(
-            loaded.module,
-            specs,
-            _output_path(output, loaded.reference),
-            args=_export_args(specs, example_inputs),
-            reference=loaded.reference,
-            exporter=exporter,
-            opset=chosen_opset,
-            verbose=verbose,
-            training_modules=training,
-            built_here=loaded.built_here,
-            exported_program=loaded.exported_program,
-        )
+    with _exported_in_eval(
+        loaded, specs, output, example_inputs, exporter, chosen_opset, verbose
+    ) as result:
+        return result
 
 
 def run(
@@ -114,8 +101,6 @@ def run(
     generated inputs. ``tolerances`` maps an output name to (atol, rtol). ``progress(n)`` is
     called after each batch of n samples.
     """
-    from onnxproof.exporting import export_model
-    from onnxproof.exporting._modes import eval_mode, training_submodules
     from onnxproof.verification.tolerance import TolerancePolicy
 
     timings: dict[str, float] = {}
@@ -124,21 +109,9 @@ def run(
     chosen_opset, opset_reason = choose_opset(opset, targets)
     log.info("opset %d: %s", chosen_opset, opset_reason)
     timings["load"] = time.perf_counter() - start
-    training = training_submodules(loaded.module)
-    with eval_mode(loaded.module):
-        exported = export_model(
-            loaded.module,
-            specs,
-            _output_path(output, loaded.reference),
-            args=_export_args(specs, example_inputs),
-            reference=loaded.reference,
-            exporter=exporter,
-            opset=chosen_opset,
-            verbose=verbose,
-            training_modules=training,
-            built_here=loaded.built_here,
-            exported_program=loaded.exported_program,
-        )
+    with _exported_in_eval(
+        loaded, specs, output, example_inputs, exporter, chosen_opset, verbose
+    ) as exported:
         timings["export"] = exported.seconds
         report = _check_and_verify(
             loaded.module,
@@ -213,6 +186,37 @@ def verify(
 
 def _has_parameters(module: Any) -> bool:
     return any(True for _ in module.parameters())
+
+
+@contextlib.contextmanager
+def _exported_in_eval(
+    loaded: Any,
+    specs: tuple[TensorSpec, ...],
+    output: str | Path | None,
+    example_inputs: Sequence[Any] | None,
+    exporter: str,
+    opset: int,
+    verbose: bool,
+) -> Iterator[ExportResult]:
+    """Export in eval mode and stay in it for what follows (verification); flags restored after."""
+    from onnxproof.exporting import export_model
+    from onnxproof.exporting._modes import eval_mode, training_submodules
+
+    training = training_submodules(loaded.module)
+    with eval_mode(loaded.module):
+        yield export_model(
+            loaded.module,
+            specs,
+            _output_path(output, loaded.reference),
+            args=_export_args(specs, example_inputs),
+            reference=loaded.reference,
+            exporter=exporter,
+            opset=opset,
+            verbose=verbose,
+            training_modules=training,
+            built_here=loaded.built_here,
+            exported_program=loaded.exported_program,
+        )
 
 
 def choose_opset(requested: int | None, targets: Sequence[str]) -> tuple[int, str]:
