@@ -27,14 +27,12 @@ from onnxproof.results import (
     RunReport,
     status_from,
 )
-from onnxproof.specs import Severity, TensorSpec, parse_input_specs
+from onnxproof.specs import DEFAULT_OPSET, Severity, TensorSpec, parse_input_specs
 
 if TYPE_CHECKING:
     from onnxproof.verification.tolerance import TolerancePolicy
 
 log = logging.getLogger(__name__)
-
-DEFAULT_OPSET = 18
 
 
 def check(path: str | Path, *, targets: Sequence[str] = ()) -> CheckReport:
@@ -304,7 +302,8 @@ def _check_and_verify(
         start = time.perf_counter()
         dataset = _verify_data(data, specs, reference_session, candidate, policy, ort.name)
         timings["data"] = time.perf_counter() - start
-    graph = onnx.load(onnx_path, load_external_data=False)
+    # Only a failed parity reads the graph (to name nodes holding a baked size): skip the load else.
+    graph = None if parity.passed else onnx.load(onnx_path, load_external_data=False)
     localization = None
     chosen = _feeds_to_localize(parity, dataset, localize, specs, seed)
     if chosen is not None:

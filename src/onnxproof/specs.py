@@ -29,6 +29,10 @@ DTYPES: dict[str, str] = {
     "bool": "bool",
 }
 
+#: Default opset. The dynamo exporter in torch 2.13 translates at 18 and only down-converts a lower
+#: request; 18 is what ONNX Runtime >= 1.14, TensorRT >= 8.6 and OpenVINO >= 2023 all accept.
+DEFAULT_OPSET = 18
+
 #: Example size used at export for a dynamic dim when the spec gives none. Not 0 or 1: the dynamo
 #: exporter specializes those sizes and would bake them into the graph.
 DEFAULT_DYNAMIC_SIZE = 2

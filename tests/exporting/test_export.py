@@ -67,8 +67,26 @@ def test_low_opset_request_is_recorded(tmp_path: Path) -> None:
         o.version for o in onnx.load(str(tmp_path / "d.onnx")).opset_import if o.domain == ""
     )
     assert result.opset_written == written
-    if written != 13:
-        assert any(f.code == "opset-changed" for f in result.findings)
+    changed = any(f.code == "opset-changed" for f in result.findings)
+    assert changed == (written != 13)
+
+
+def test_opset_changed_rule_both_ways() -> None:
+    from onnxproof.linting.export_rules import export_findings
+
+    def codes(written: int) -> set[str]:
+        found = export_findings(
+            training_modules=(),
+            attempts=(),
+            warnings_seen=(),
+            exporter="dynamo",
+            opset_requested=13,
+            opset_written=written,
+        )
+        return {f.code for f in found}
+
+    assert "opset-changed" in codes(18)  # the exporter kept 18 when asked for 13
+    assert "opset-changed" not in codes(13)
 
 
 def test_fallback_is_recorded(tmp_path: Path) -> None:

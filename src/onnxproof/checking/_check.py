@@ -8,7 +8,7 @@ from pathlib import Path
 import onnx
 
 from onnxproof.checking._info import model_info
-from onnxproof.errors import CheckError, InputSpecError
+from onnxproof.errors import InputSpecError
 from onnxproof.results import CheckReport
 from onnxproof.specs import TensorSpec
 
@@ -76,12 +76,3 @@ def _explain(model: onnx.ModelProto, exc: BaseException) -> str:
         )
     where = f"node {node}: " if node else ""
     return f"{where}{type(exc).__name__}: {short}"
-
-
-def require_valid(report: CheckReport) -> None:
-    """Raise CheckError when the checker rejected the file (for callers that need a valid one)."""
-    if not report.checker_passed:
-        raise CheckError(
-            f"onnx.checker rejected {report.path}: {report.checker_error}",
-            hint="re-export with a supported opset, or fix the node named above",
-        )

@@ -28,13 +28,9 @@ from onnxproof.exporting._write import finalize
 from onnxproof.linting.export_rules import export_findings
 from onnxproof.results import ExportAttempt, ExportResult
 from onnxproof.runtimes.torch_eager import flatten_outputs, to_tensor
-from onnxproof.specs import TensorSpec
+from onnxproof.specs import DEFAULT_OPSET, TensorSpec
 
 log = logging.getLogger(__name__)
-
-#: Default opset. The dynamo exporter in torch 2.13 translates at 18 and only down-converts a lower
-#: request; 18 is what ONNX Runtime >= 1.14, TensorRT >= 8.6 and OpenVINO >= 2023 all accept.
-DEFAULT_OPSET = 18
 
 
 def export_model(
