@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import onnxproof
-from onnxproof.errors import InputSpecError
+from onnxproof.errors import UsageError
 from tests import models
 
 
@@ -119,11 +119,11 @@ def test_tolerance_override_changes_verdict(tmp_path: Path) -> None:
 
 
 def test_missing_specs_and_name_mismatch(tmp_path: Path) -> None:
-    with pytest.raises(InputSpecError, match="no input specs"):
+    with pytest.raises(UsageError, match="no input specs"):
         onnxproof.run(models.DataDependentBranch(), output=tmp_path / "x.onnx")
     path = tmp_path / "n.onnx"
     onnxproof.export(models.SimpleNet(), output=path, inputs=["input:float32[batch,10]"])
-    with pytest.raises(InputSpecError, match=r"has inputs \['input'\]"):
+    with pytest.raises(UsageError, match=r"has inputs \['input'\]"):
         onnxproof.verify(models.SimpleNet(), path, inputs=["x:float32[batch,10]"])
 
 

@@ -17,15 +17,19 @@ class OnnxproofError(Exception):
         return self.message if not self.hint else f"{self.message} — {self.hint}"
 
 
+class UsageError(OnnxproofError):
+    """The command or call was given something it cannot use (a path, an option, a name)."""
+
+
 class ModelLoadError(OnnxproofError):
     """The model reference could not be turned into an nn.Module."""
 
 
-class InputSpecError(OnnxproofError):
+class InputSpecError(UsageError):
     """An input spec is malformed, or the model rejects the shape it describes."""
 
 
-class DataError(OnnxproofError):
+class DataError(UsageError):
     """Input data (a file or an iterable) does not fit the model's inputs."""
 
 
@@ -38,6 +42,17 @@ class ExportError(OnnxproofError):
         super().__init__(message, hint=hint)
         #: The ExportAttempt records of every strategy tried.
         self.attempts = attempts
+        #: What the exporters printed, captured.
+        self.log: tuple[str, ...] = ()
+
+
+class ModelCodeError(OnnxproofError):
+    """The model's own code stopped the run: it called ``sys.exit`` or raised KeyboardInterrupt.
+
+    That is a failure of the model, not a verdict: nothing was verified.
+    """
+
+    exit_code = 1
 
 
 class CheckError(OnnxproofError):

@@ -9,17 +9,17 @@ import dataclasses
 import enum
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from onnxproof.specs import Severity
 
-if TYPE_CHECKING:
-    from onnxproof.verification.stats import OutputDatasetMetrics
-
 #: Version of the JSON report layout; bump on any incompatible change (docs/report-schema.md).
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
+#: The verdict: pass, fail (the model failed a check) or error (onnxproof could not judge).
 Status = Literal["pass", "fail", "error"]
+#: One step of the pipeline: it passed, failed, could not judge, or did not run.
+StepState = Literal["pass", "fail", "error", "not-run"]
 
 
 def to_jsonable(value: Any) -> Any:
@@ -102,6 +102,8 @@ class CheckReport(_Record):
     info: ModelInfo | None
     targets: tuple[str, ...] = ()
     findings: tuple[Finding, ...] = ()
+    #: The verdict over the checks and the findings (set by ``onnxproof.check``).
+    status: Status = "pass"
 
     @property
     def passed(self) -> bool:
@@ -121,13 +123,14 @@ class ExportAttempt(_Record):
 
 @dataclass(frozen=True, kw_only=True)
 class ExportResult(_Record):
-    """The written ONNX file and the record of how it was made."""
+    """The written ONNX file and the record of how it was made (``onnx_path`` None: no exporter
+    could export the model; ``attempts`` say why)."""
 
-    onnx_path: str
-    exporter: str
+    onnx_path: str | None
+    exporter: str | None
     attempts: tuple[ExportAttempt, ...]
     opset_requested: int
-    opset_written: int
+    opset_written: int | None
     external_data_file: str | None
     input_specs: tuple[str, ...]
     output_names: tuple[str, ...]
@@ -151,6 +154,8 @@ class OutputParity(_Record):
     min_passing_atol: float
     compared_elements: int
     passed: bool
+    #: Cases on which this output was compared (cases that failed to run are not among them).
+    cases_compared: int = 0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -179,6 +184,46 @@ class ParityReport(_Record):
     cases: tuple[CaseResult, ...]
     outputs: tuple[OutputParity, ...]
     seconds: float = 0.0
+    #: False when the runtime could not judge at all (not installed, crashed, could not load).
+    available: bool = True
+    #: Why it could not judge, and how to fix that.
+    unavailable_reason: str | None = None
+
+    @property
+    def compared_elements(self) -> int:
+        return sum(o.compared_elements for o in self.outputs)
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorstSample(_Record):
+    """One sample's worst element: its global index, max abs diff and max relative diff."""
+
+    index: int
+    max_abs_diff: float
+    max_rel_diff: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class OutputDatasetMetrics(_Record):
+    """How one output compares over a dataset (definitions in ``verification/stats.py``)."""
+
+    name: str
+    dtype: str
+    atol: float
+    rtol: float
+    samples: int
+    elements: int
+    max_abs_diff: float
+    mean_abs_diff: float
+    p99_abs_diff: float
+    max_rel_diff: float
+    rel_l2_error: float
+    cosine_similarity: float
+    mismatch_fraction: float
+    min_passing_atol: float
+    passed: bool
+    worst_samples: tuple[WorstSample, ...] = ()
+    topk_agreement: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -222,39 +267,112 @@ class Localization(_Record):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Step(_Record):
+    """One step of a run and how it ended; ``detail`` says why when it did not pass."""
+
+    name: str
+    state: StepState
+    detail: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Environment(_Record):
+    """Where the run happened: versions, machine, threads and the command line."""
+
+    onnxproof: str
+    python: str
+    platform: str
+    cpu: str
+    cpu_flags: tuple[str, ...]
+    cpu_count: int | None
+    threads: dict[str, str]
+    packages: dict[str, str | None]
+    command: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
 class RunReport(_Record):
-    """Everything one ``run`` found: export, check, verification, findings and the verdict."""
+    """Everything one ``run`` or ``verify`` found, nested by step, and the verdict over it all."""
 
     status: Status
     model: str
-    onnx_path: str | None
-    exporter: str | None
-    export_attempts: tuple[ExportAttempt, ...]
-    opset: int | None
-    opset_requested: int | None
+    steps: tuple[Step, ...] = ()
+    export: ExportResult | None = None
     opset_reason: str | None = None
-    inputs: tuple[TensorInfo, ...]
-    outputs: tuple[TensorInfo, ...]
-    findings: tuple[Finding, ...]
-    verification: ParityReport | None
-    check: CheckReport | None
-    external_data_file: str | None = None
+    check: CheckReport | None = None
+    verification: ParityReport | None = None
     data: DatasetReport | None = None
     localization: Localization | None = None
+    findings: tuple[Finding, ...] = ()
+    environment: Environment | None = None
     timings: dict[str, float] = field(default_factory=dict)
-    log: tuple[str, ...] = ()
     schema_version: int = SCHEMA_VERSION
 
     def to_dict(self) -> dict[str, Any]:
         data = super().to_dict()
-        # Schema order: version and verdict first, the long log last.
+        # Schema order: version and verdict first, the long export log last.
         head = {k: data.pop(k) for k in ("schema_version", "status")}
         return {**head, **data}
 
+    def step(self, name: str) -> Step | None:
+        return next((s for s in self.steps if s.name == name), None)
+
+    # Views over the nested records, for readers of the flat fields of earlier versions.
+    @property
+    def onnx_path(self) -> str | None:
+        if self.export is not None:
+            return self.export.onnx_path
+        return self.check.path if self.check is not None else None
+
+    @property
+    def exporter(self) -> str | None:
+        if self.export is not None:
+            return self.export.exporter
+        return self._info.metadata.get("onnxproof.exporter") if self._info else None
+
+    @property
+    def export_attempts(self) -> tuple[ExportAttempt, ...]:
+        return self.export.attempts if self.export is not None else ()
+
+    @property
+    def opset(self) -> int | None:
+        return self._info.opset_imports.get("ai.onnx") if self._info else None
+
+    @property
+    def opset_requested(self) -> int | None:
+        return self.export.opset_requested if self.export is not None else None
+
+    @property
+    def inputs(self) -> tuple[TensorInfo, ...]:
+        return self._info.inputs if self._info else ()
+
+    @property
+    def outputs(self) -> tuple[TensorInfo, ...]:
+        return self._info.outputs if self._info else ()
+
+    @property
+    def external_data_file(self) -> str | None:
+        return self.export.external_data_file if self.export is not None else None
+
+    @property
+    def log(self) -> tuple[str, ...]:
+        return self.export.log if self.export is not None else ()
+
+    @property
+    def _info(self) -> ModelInfo | None:
+        return self.check.info if self.check is not None else None
+
 
 def status_from(
-    findings: tuple[Finding, ...], *, checks_passed: bool, fail_on: Severity = Severity.ERROR
+    findings: tuple[Finding, ...],
+    *,
+    checks_passed: bool,
+    fail_on: Severity | str = Severity.ERROR,
+    judged: bool = True,
 ) -> Status:
-    """The verdict: fail when a check failed or a finding reaches ``fail_on``."""
+    """The verdict: fail when a check failed or a finding reaches ``fail_on``; error when nothing
+    failed but a step could not judge."""
     worst = max((f.severity.rank for f in findings), default=-1)
-    return "pass" if checks_passed and worst < fail_on.rank else "fail"
+    if not checks_passed or worst >= Severity(fail_on).rank:
+        return "fail"
+    return "pass" if judged else "error"

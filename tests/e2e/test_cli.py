@@ -16,6 +16,16 @@ from tests.conftest import ref
 EXAMPLE = Path(__file__).parents[2] / "examples" / "simple_net.py"
 
 
+class _AnyText(str):
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, str) and bool(other)
+
+    __hash__ = str.__hash__
+
+
+ANY_TEXT = _AnyText()
+
+
 def test_builtin_example_subprocess(tmp_path: Path) -> None:
     """`onnxproof run` as a user runs it: a real process, the console script's module."""
     env = {**os.environ, "NO_COLOR": "1"}
@@ -35,11 +45,18 @@ def test_builtin_example_subprocess(tmp_path: Path) -> None:
     assert "[batch, 10]" in out and "PASS" in out
     assert "[torch.onnx]" not in out + proc.stderr  # exporter chatter stays in the log
     report = json.loads((tmp_path / "r.json").read_text())
-    assert report["schema_version"] == 2 and report["status"] == "pass"
-    assert report["exporter"] == "dynamo" and report["opset"] == 18
-    assert report["inputs"] == [{"name": "input", "dtype": "float32", "shape": ["batch", 10]}]
-    assert report["outputs"][0]["shape"] == ["batch", 3]
-    attempt = report["export_attempts"][0]
+    assert report["schema_version"] == 3 and report["status"] == "pass"
+    assert report["export"]["exporter"] == "dynamo" and report["export"]["opset_written"] == 18
+    info = report["check"]["info"]
+    assert info["inputs"] == [{"name": "input", "dtype": "float32", "shape": ["batch", 10]}]
+    assert info["outputs"][0]["shape"] == ["batch", 3]
+    assert [(s["name"], s["state"]) for s in report["steps"]] == [
+        ("export", "pass"),
+        ("check", "pass"),
+        ("parity", "pass"),
+    ]
+    assert report["environment"]["packages"]["torch"].startswith("2.")
+    attempt = report["export"]["attempts"][0]
     assert attempt["strategy"] == "dynamo" and attempt["ok"] and attempt["error"] is None
     verification = report["verification"]
     assert verification["passed"] and verification["atol"] > 0 and verification["rtol"] > 0
@@ -96,8 +113,9 @@ def test_data_dependent_branch_exit_1(cli, tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.exit_code == 1
     report = result.report
-    assert report is not None and report["status"] == "fail" and report["exporter"] == "torchscript"
-    assert [a["ok"] for a in report["export_attempts"]] == [False, True]
+    assert report is not None and report["status"] == "fail"
+    assert report["export"]["exporter"] == "torchscript"
+    assert [a["ok"] for a in report["export"]["attempts"]] == [False, True]
 
 
 def _assert_user_error(result, code: int, *needles: str) -> None:  # type: ignore[no-untyped-def]
@@ -150,10 +168,14 @@ def test_error_unsupported_operator(cli, tmp_path: Path) -> None:
         "run", str(Path(__file__).parents[1] / "custom_op_model.py") + ":CustomOp", "--input", "x:float32[batch,10]",
         "-o", str(tmp_path / "x.onnx"), "--json", str(tmp_path / "r.json"),
     )  # fmt: skip
-    _assert_user_error(result, 1, "onnxproof_test", "wobble", "opset 18", "--exporter")
+    # A model that cannot be exported is a failed check with its reasons, not a usage error.
+    assert result.exit_code == 1 and "Traceback" not in result.stdout + result.stderr
+    for needle in ("onnxproof_test", "wobble", "opset 18", "--exporter", "FAIL"):
+        assert needle in result.stdout, result.stdout
     assert not (tmp_path / "x.onnx").exists()
     assert result.report is not None and result.report["status"] == "fail"
-    assert [a["strategy"] for a in result.report["export_attempts"]] == ["dynamo", "torchscript"]
+    assert result.report["steps"] == [{"name": "export", "state": "fail", "detail": ANY_TEXT}]
+    assert [a["strategy"] for a in result.report["export"]["attempts"]] == ["dynamo", "torchscript"]
 
 
 def test_error_checker_failure_names_node(cli, tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Shared CLI pieces: the output sink, the options every command takes, error → exit code."""
+"""Shared CLI pieces: the output sink, the common options, error → one line and an exit code."""
 
 from __future__ import annotations
 
@@ -10,34 +10,48 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
-from rich.console import Console
-from rich.text import Text
 
-from onnxproof.errors import InternalError, OnnxproofError
+from onnxproof.errors import OnnxproofError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: The verdict → the exit code (0 passed, 1 a check failed, 3 onnxproof could not judge).
+EXIT_CODES = {"pass": 0, "fail": 1, "error": 3}
+
 
 class Sink:
-    """Data to stdout, diagnostics to stderr; plain when not a TTY or NO_COLOR is set."""
+    """Data to stdout, diagnostics to stderr; plain when not a TTY or NO_COLOR is set.
+
+    rich is imported on first use, so a command that prints little starts fast.
+    """
 
     def __init__(self, quiet: bool = False) -> None:
-        plain = "NO_COLOR" in os.environ
-        # Piped output keeps whole lines (rich would wrap at 80 columns).
-        width = None if sys.stdout.isatty() else 120
-        self.out = Console(no_color=plain, highlight=False, width=width)
-        # An error is one line however narrow the terminal: soft wrap, no hard breaks.
-        self.err = Console(stderr=True, no_color=plain, highlight=False, soft_wrap=True)
         self.quiet = quiet
+        self._out: Any = None
+
+    @property
+    def out(self) -> Any:
+        if self._out is None:
+            from rich.console import Console
+
+            # Piped output keeps whole lines (rich would wrap at 80 columns).
+            width = None if sys.stdout.isatty() else 120
+            self._out = Console(no_color="NO_COLOR" in os.environ, highlight=False, width=width)
+        return self._out
 
     def show(self, renderable: Any) -> None:
         if not self.quiet:
             self.out.print(renderable)
 
-    def error(self, message: str, hint: str | None = None) -> None:
-        self.err.print(Text("error: ", style="bold red") + Text(message))
+    @staticmethod
+    def error(message: str, hint: str | None = None) -> None:
+        """One line (soft-wrapped by the terminal, never broken), and the hint on the next."""
+        color = sys.stderr.isatty() and "NO_COLOR" not in os.environ
+        head = "\x1b[1;31merror:\x1b[0m " if color else "error: "
+        sys.stderr.write(f"{head}{' '.join(message.split())}\n")
         if hint:
-            self.err.print(Text(f"  → {hint}", style="dim"))
+            sys.stderr.write(f"  → {hint}\n")
+        sys.stderr.flush()
 
 
 def setup_logging(verbose: bool) -> None:
@@ -49,24 +63,37 @@ def setup_logging(verbose: bool) -> None:
 
 
 def handle_errors(func: F) -> F:
-    """Run a command: OnnxproofError → one line and its exit code; anything else → exit 3."""
+    """Run a command: OnnxproofError → one line and its exit code; a stop (signal, time limit)
+    → what was running and its exit code; anything else → exit 3 as a bug."""
+    from onnxproof._signals import Stopped, activity
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         debug = bool(kwargs.get("debug"))
-        sink = Sink()
+        setup_logging(bool(kwargs.get("verbose")))
         try:
             return func(*args, **kwargs)
         except OnnxproofError as exc:
             if debug:
                 raise
-            sink.error(exc.message, exc.hint)
+            Sink.error(exc.message, exc.hint)
             sys.exit(exc.exit_code)
-        except (InternalError, Exception) as exc:
-            if debug or isinstance(exc, click.exceptions.Exit | click.ClickException | SystemExit):
+        except Stopped as exc:
+            if debug:
                 raise
-            sink.error(
-                f"internal error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+            Sink.error(
+                f"stopped ({exc.reason}) while {activity()}",
+                "rerun with a longer --timeout" if exc.exit_code == 3 else None,
+            )
+            sys.exit(exc.exit_code)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except Exception as exc:
+            if debug:
+                raise
+            first = str(exc).splitlines()[0] if str(exc) else ""
+            Sink.error(
+                f"internal error: {type(exc).__name__}: {first}",
                 "this is a bug in onnxproof; rerun with --debug for the traceback and report it",
             )
             sys.exit(3)
@@ -91,146 +118,7 @@ def common_options(func: F) -> F:
     return func
 
 
-def model_options(func: F) -> F:
-    for option in reversed(
-        [
-            click.option(
-                "-i",
-                "--input",
-                "inputs",
-                multiple=True,
-                metavar="SPEC",
-                help="Input spec name:dtype[d0,d1,...]{low..high}, in forward-argument order; repeat per input.",
-            ),
-            click.option(
-                "--weights",
-                type=click.Path(),
-                help="State dict (.pt/.pth/.safetensors) to load into the model.",
-            ),
-        ]
-    ):
-        func = option(func)
-    return func
+def write_json(record: Any, json_path: str) -> None:
+    from onnxproof.report import write_json as write
 
-
-def tolerance_options(func: F) -> F:
-    for option in reversed(
-        [
-            click.option(
-                "--atol",
-                type=float,
-                help="Absolute tolerance for float outputs (default per dtype).",
-            ),
-            click.option(
-                "--rtol",
-                type=float,
-                help="Relative tolerance for float outputs (default per dtype).",
-            ),
-            click.option(
-                "--seed", type=int, default=0, show_default=True, help="Seed for generated inputs."
-            ),
-            click.option(
-                "--fail-on",
-                type=click.Choice(["error", "warning"]),
-                default="error",
-                show_default=True,
-                help="Lowest finding severity that fails the run.",
-            ),
-            click.option(
-                "--json",
-                "json_path",
-                type=click.Path(),
-                help="Write the JSON report here ('-' for stdout).",
-            ),
-        ]
-    ):
-        func = option(func)
-    return func
-
-
-def parse_tolerances(values: tuple[str, ...]) -> dict[str, tuple[float, float]]:
-    """``--tol NAME=ATOL,RTOL`` (repeatable) → {name: (atol, rtol)}."""
-    from onnxproof.errors import InputSpecError
-
-    result: dict[str, tuple[float, float]] = {}
-    for text in values:
-        name, _, numbers = text.partition("=")
-        parts = numbers.split(",")
-        try:
-            atol, rtol = (float(p) for p in parts) if len(parts) == 2 else (None, None)
-        except ValueError:
-            atol = rtol = None
-        if not name or atol is None or rtol is None:
-            raise InputSpecError(
-                f"--tol {text!r} is not NAME=ATOL,RTOL", hint="for example --tol logits=1e-3,1e-2"
-            )
-        result[name] = (atol, rtol)
-    return result
-
-
-def data_options(func: F) -> F:
-    for option in reversed(
-        [
-            click.option(
-                "--data",
-                type=click.Path(),
-                help="Representative data: .npz, .npy, .pt, or a folder of arrays or images.",
-            ),
-            click.option(
-                "--batch-size",
-                type=click.IntRange(min=1),
-                default=32,
-                show_default=True,
-                help="Samples per batch.",
-            ),
-            click.option(
-                "--max-samples",
-                type=click.IntRange(min=1),
-                help="Verify at most this many samples.",
-            ),
-            click.option(
-                "--task",
-                type=click.Choice(["classification"]),
-                help="Also report top-1/top-5 agreement.",
-            ),
-            click.option(
-                "--image-spec",
-                metavar="SPEC",
-                help="Image preprocessing: size=224x224,layout=NCHW,mean=a/b/c,std=a/b/c.",
-            ),
-            click.option(
-                "--tol",
-                "tolerances",
-                multiple=True,
-                metavar="NAME=ATOL,RTOL",
-                help="Tolerance for one output (repeatable).",
-            ),
-        ]
-    ):
-        func = option(func)
-    return func
-
-
-class DataProgress:
-    """A progress bar over samples while data is verified (only on a terminal)."""
-
-    def __init__(self, enabled: bool) -> None:
-        self._progress = None
-        if enabled and sys.stderr.isatty():
-            from rich.progress import Progress
-
-            self._progress = Progress(console=Console(stderr=True), transient=True)
-            self._task = self._progress.add_task("verifying data", total=None)
-
-    def __enter__(self) -> DataProgress:
-        if self._progress is not None:
-            self._progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._progress is not None:
-            self._progress.stop()
-
-    def __call__(self, samples: int) -> None:
-        if self._progress is not None:
-            self._progress.advance(self._task, samples)
+    write(record, json_path)

@@ -12,6 +12,7 @@ import onnx
 import torch
 
 import onnxproof
+from onnxproof._signals import raise_if_interrupted
 from onnxproof.errors import ExportError
 from onnxproof.exporting._capture import capture_console
 from onnxproof.exporting._dryrun import dry_run
@@ -76,6 +77,8 @@ def export_model(
             for strategy in strategies_for(exporter):
                 with capture_console(enabled=not verbose) as captured:
                     outcome = strategy.attempt(request, Path(workdir) / f"{strategy.name}.onnx")
+                # An exporter may catch a Ctrl-C and go on to its own fallback: stop here.
+                raise_if_interrupted()
                 log_lines += [f"[{strategy.name}] {line}" for line in captured.lines]
                 outcomes.append(outcome)
                 if outcome.path is not None:
@@ -84,7 +87,9 @@ def export_model(
             attempts = tuple(_attempt_record(o) for o in outcomes)
             success = next((o for o in outcomes if o.path is not None), None)
             if success is None or success.path is None:
-                raise _export_error(outcomes, opset, attempts)
+                error = _export_error(outcomes, opset, attempts)
+                error.log = tuple(log_lines)
+                raise error
             model = onnx.load(str(success.path))
             written = _default_opset(model)
             metadata = {

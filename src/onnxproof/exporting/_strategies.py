@@ -42,7 +42,9 @@ class ExportStrategy(abc.ABC):
         start = time.perf_counter()
         try:
             self._export(request, destination)
-        except Exception as exc:
+        except (Exception, SystemExit, KeyboardInterrupt) as exc:
+            # SystemExit / KeyboardInterrupt here come from the model's code (a real Ctrl-C is
+            # raised as _signals.Interrupted, which is neither): a failed attempt, not an exit.
             return AttemptOutcome(
                 strategy=self.name, path=None, error=exc, seconds=time.perf_counter() - start
             )

@@ -104,6 +104,8 @@ def _shape(value: TensorInfo) -> str:
 
 
 def render_parity(parity: ParityReport) -> list[RenderableType]:
+    if not parity.available:
+        return [_line(None, "parity", f"{parity.runtime}: {parity.unavailable_reason}")]
     ran = [c for c in parity.cases if not c.skipped]
     sizes = sorted({tuple(sorted(c.sizes.items())) for c in ran})
     shown = "; ".join(", ".join(f"{k}={v}" for k, v in s) for s in sizes if s) or "static shapes"
@@ -117,6 +119,7 @@ def render_parity(parity: ParityReport) -> list[RenderableType]:
     for column in (
         "output",
         "dtype",
+        "cases",
         "max abs",
         "max rel",
         "mismatch",
@@ -126,21 +129,27 @@ def render_parity(parity: ParityReport) -> list[RenderableType]:
     ):
         table.add_column(column, justify="left" if column in ("output", "dtype", "") else "right")
     for out in parity.outputs:
+        # An output is only as good as the cases it was compared on: cases that failed to run
+        # leave it unproven there, never a plain tick.
+        complete = out.cases_compared >= len(ran)
         table.add_row(
             Text(out.name),
             out.dtype,
+            f"{out.cases_compared}/{len(ran)}",
             f"{out.max_abs_diff:.2e}",
             f"{out.max_rel_diff:.2e}",
             f"{out.mismatch_fraction:.2%}",
             f"{out.atol:g} / {out.rtol:g}",
             f"{out.min_passing_atol:.1e}",
-            _MARK[out.passed],
+            _MARK[out.passed if complete or not out.passed else None],
         )
     if parity.outputs:
         parts.append(table)
     skipped = [c for c in parity.cases if c.skipped]
     if skipped:
         parts.append(Text(f"  {len(skipped)} case(s) skipped: {skipped[0].error}", style="yellow"))
+    if parity.outputs and not any(o.compared_elements for o in parity.outputs):
+        parts.append(Text("  nothing was compared: every output had 0 elements", style="yellow"))
     failed = [c for c in parity.cases if not c.passed]
     for case in failed[:5]:
         sizes_text = ", ".join(f"{k}={v}" for k, v in case.sizes.items()) or "-"
@@ -260,28 +269,50 @@ def render_code(entry: FindingCode) -> RenderableType:
     return Group(*parts)
 
 
-def render_run(report: RunReport, export: ExportResult | None = None) -> RenderableType:
-    parts: list[RenderableType] = [Text(f"onnxproof · {report.model}", style="bold")]
-    for attempt in report.export_attempts:
+_VERDICT = {
+    "pass": "[bold green]PASS[/]",
+    "fail": "[bold red]FAIL[/]",
+    "error": "[bold yellow]ERROR[/] (could not judge)",
+}
+
+
+def render_verdict(status: str) -> RenderableType:
+    return Group(Text(""), Text.from_markup(_VERDICT[status]))
+
+
+def render_exported(report: RunReport) -> list[RenderableType]:
+    """The export attempts: each failed one, then the file written (or that none was)."""
+    export = report.export
+    if export is None:
+        return []
+    parts: list[RenderableType] = []
+    for attempt in export.attempts:
         if not attempt.ok:
             parts.append(_line(False, "exporter", f"{attempt.strategy} failed: {attempt.error}"))
-    if report.exporter and report.onnx_path:
-        size = report.check.info.file_size if report.check and report.check.info else 0
-        side = f" + {report.external_data_file}" if report.external_data_file else ""
-        opset = f"opset {report.opset}"
-        if report.opset_requested not in (None, report.opset):
-            opset += f" (asked for {report.opset_requested})"
-        seconds = report.timings.get("export")
-        took = f", {seconds:.1f} s" if seconds is not None else ""
-        parts.append(
-            _line(
-                True,
-                "exported",
-                f"{report.onnx_path}{side} ({report.exporter}, {opset}, {human_size(size)}{took})",
-            )
+    if export.onnx_path is None:
+        parts.append(_line(False, "export", "no exporter could export the model (see findings)"))
+        return parts
+    size = report.check.info.file_size if report.check and report.check.info else 0
+    side = f" + {export.external_data_file}" if export.external_data_file else ""
+    opset = f"opset {report.opset or export.opset_written}"
+    if export.opset_requested != export.opset_written:
+        opset += f" (asked for {export.opset_requested})"
+    parts.append(
+        _line(
+            True,
+            "exported",
+            f"{export.onnx_path}{side} ({export.exporter}, {opset}, {human_size(size)}, "
+            f"{export.seconds:.1f} s)",
         )
+    )
     if report.opset_reason:
         parts.append(Text(f"            opset: {report.opset_reason}", style="dim"))
+    return parts
+
+
+def render_run(report: RunReport) -> RenderableType:
+    parts: list[RenderableType] = [Text(f"onnxproof · {report.model}", style="bold")]
+    parts.extend(render_exported(report))
     if report.check is not None:
         parts.extend(
             render_check(report.check)[:2] if report.check.info else render_check(report.check)
@@ -292,16 +323,13 @@ def render_run(report: RunReport, export: ExportResult | None = None) -> Rendera
         parts.extend(render_data(report.data))
     if report.localization is not None:
         parts.extend(render_localization(report.localization))
+    for step in report.steps:
+        if step.state == "error":
+            parts.append(_line(None, step.name, f"could not judge: {step.detail}"))
     if report.check is not None and report.check.info is not None:
         parts.extend(render_info(report.check.info))
     if report.findings:
         parts.append(Text(""))
         parts.extend(render_findings(report.findings))
-    verdict = {
-        "pass": "[bold green]PASS[/]",
-        "fail": "[bold red]FAIL[/]",
-        "error": "[bold yellow]ERROR[/]",
-    }
-    parts.append(Text(""))
-    parts.append(Text.from_markup(verdict[report.status]))
+    parts.append(render_verdict(report.status))
     return Group(*parts)

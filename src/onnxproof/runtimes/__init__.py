@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 from onnxproof.errors import RuntimeUnavailable
 from onnxproof.runtimes._base import Availability, Runtime, Session
@@ -28,15 +29,18 @@ def runtime_class(name: str) -> type[Runtime]:
     return cls
 
 
-def get(name: str) -> Runtime:
-    """An instance of a runtime that is available here, or RuntimeUnavailable with a hint."""
+def get(name: str, **options: Any) -> Runtime:
+    """An instance of a runtime that is available here, or RuntimeUnavailable with a hint.
+
+    ``options`` go to the runtime's constructor (the torch reference takes the module).
+    """
     cls = runtime_class(name)
     availability = cls.availability()
     if not availability.available:
         raise RuntimeUnavailable(
             f"runtime {name!r} is not installed", hint=availability.install_hint
         )
-    return cls()
+    return cls(**options)
 
 
 __all__ = ["REGISTRY", "Availability", "Runtime", "Session", "get", "runtime_class"]

@@ -18,7 +18,17 @@ class Availability:
 
 
 class Session(abc.ABC):
-    """A loaded model in one runtime."""
+    """A loaded model in one runtime; a context manager that releases it on exit."""
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release what the runtime holds (memory, threads, a worker). Safe to call twice."""
+        return None  # in-process sessions without native resources hold nothing to release
 
     @property
     @abc.abstractmethod

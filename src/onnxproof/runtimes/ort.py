@@ -13,9 +13,13 @@ class OrtSession(Session):
 
         options = ort.SessionOptions()
         options.log_severity_level = 3  # errors only; warnings would reach the user's terminal
-        self._session = ort.InferenceSession(model_path, options, providers=providers)
+        self._session: ort.InferenceSession | None = ort.InferenceSession(
+            model_path, options, providers=providers
+        )
         self._inputs = tuple(i.name for i in self._session.get_inputs())
         self._outputs = tuple(o.name for o in self._session.get_outputs())
+        #: The providers the session really runs on (a requested one can silently fall back).
+        self.providers = tuple(self._session.get_providers())
 
     @property
     def input_names(self) -> tuple[str, ...]:
@@ -25,7 +29,12 @@ class OrtSession(Session):
     def output_names(self) -> tuple[str, ...]:
         return self._outputs
 
+    def close(self) -> None:
+        self._session = None  # the C++ session and its thread pool go with the last reference
+
     def _infer(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        if self._session is None:
+            raise RuntimeError("the ONNX Runtime session was closed")
         values = self._session.run(None, {n: feeds[n] for n in self._inputs})
         return {n: np.asarray(v) for n, v in zip(self._outputs, values, strict=True)}
 

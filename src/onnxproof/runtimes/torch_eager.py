@@ -46,9 +46,11 @@ def to_numpy(tensor: torch.Tensor) -> np.ndarray:
 
 
 def to_tensor(array: np.ndarray) -> torch.Tensor:
+    """A tensor that owns a copy: a model that changes its input in place cannot reach the
+    arrays every other runtime (and the next repeat) is fed."""
     if array.dtype.name == "bfloat16":
         return torch.from_numpy(array.astype(np.float32)).to(torch.bfloat16)
-    return torch.from_numpy(np.ascontiguousarray(array))
+    return torch.from_numpy(np.array(array, copy=True, order="C"))
 
 
 class TorchSession(Session):

@@ -33,6 +33,7 @@ class _Running:
     elements: int = 0
     min_atol: float = 0.0
     failed: bool = False
+    cases: int = 0
 
     def add(self, c: Comparison) -> None:
         self.max_abs = max(self.max_abs, c.max_abs_diff)
@@ -41,6 +42,7 @@ class _Running:
         self.elements += c.elements
         self.min_atol = max(self.min_atol, c.min_passing_atol)
         self.failed = self.failed or not c.passed
+        self.cases += 1
 
 
 def verify_parity(
@@ -71,6 +73,7 @@ def verify_parity(
             min_passing_atol=r.min_atol,
             compared_elements=r.elements,
             passed=not r.failed,
+            cases_compared=r.cases,
         )
         for name, r in outputs.items()
     )

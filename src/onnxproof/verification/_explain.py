@@ -50,3 +50,15 @@ def explain_runtime_error(
     node = _NODE.search(message)
     where = f"node {node['node']}: " if node else ""
     return f"{where}{short}"
+
+
+def explain_load_error(message: str) -> str:
+    """Why a runtime rejected a file, in one line, with what to look at."""
+    short = " ".join(message.split())[:300]
+    if "single static assignment" in message or "SSA" in message:
+        return f"{short} — a name is defined twice in the graph; run onnxproof check on the file"
+    if "opset" in message.lower() and ("support" in message.lower() or "till" in message):
+        return f"{short} — the runtime is older than the file's opset; export with a lower --opset"
+    if _NO_SHAPE.search(message):
+        return f"{short} — declare every input's dims in --input and run onnxproof check"
+    return short

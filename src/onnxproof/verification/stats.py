@@ -20,11 +20,10 @@ from __future__ import annotations
 
 import heapq
 import math
-from dataclasses import asdict, dataclass, field
-from typing import Any
 
 import numpy as np
 
+from onnxproof.results import OutputDatasetMetrics, WorstSample
 from onnxproof.verification.metrics import float_closeness, is_exact_dtype
 
 #: Histogram resolution for p99: bin edges are 10**(k / BINS_PER_DECADE).
@@ -33,56 +32,6 @@ _LOG_MIN, _LOG_MAX = -30, 30
 _NBINS = (_LOG_MAX - _LOG_MIN) * BINS_PER_DECADE
 #: Quantile reported as p99; a fraction, not a tolerance.
 _P99 = 0.99
-
-
-@dataclass(frozen=True, kw_only=True)
-class WorstSample:
-    """One sample's worst element: its global index, max abs diff and max relative diff."""
-
-    index: int
-    max_abs_diff: float
-    max_rel_diff: float
-
-
-@dataclass(frozen=True, kw_only=True)
-class OutputDatasetMetrics:
-    """How one output compares over a dataset.
-
-    ``rel_l2_error`` is ``||d|| / ||b||`` over all elements, with ``d`` the per-element
-    difference under the convention above (exempt pairs 0, one-sided NaN or inf infinite) and
-    non-finite reference values counted as 0 in ``||b||``; 0/0 is 0 and x/0 is inf.
-    ``cosine_similarity`` is taken over the elements where both sides are finite (NaN and inf are
-    reported by ``mismatch_fraction`` and ``passed``); two all-zero vectors have similarity 1.0,
-    one all-zero vector 0.0. ``topk_agreement`` has keys ``top1``, ``top5``...: over rows (every
-    position of the leading axes; the last axis holds classes), ``top1`` is the fraction of rows
-    whose argmax is the same on both sides, and ``topK`` (K > 1) the fraction where the
-    reference's argmax is among the candidate's K highest scores (ties at the K-th place count as
-    among). A row with NaN on either side disagrees. With no rows the fractions are NaN.
-    ``passed`` means every element is close; a dataset of 0 samples never passes (nothing was
-    checked). Top-k agreement is reported, never judged: thresholds belong to the caller.
-    """
-
-    name: str
-    dtype: str
-    atol: float
-    rtol: float
-    samples: int
-    elements: int
-    max_abs_diff: float
-    mean_abs_diff: float
-    p99_abs_diff: float
-    max_rel_diff: float
-    rel_l2_error: float
-    cosine_similarity: float
-    mismatch_fraction: float
-    min_passing_atol: float
-    passed: bool
-    worst_samples: tuple[WorstSample, ...] = ()
-    topk_agreement: dict[str, float] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON: non-finite floats become the strings "nan", "inf" and "-inf"."""
-        return _json_safe(asdict(self))  # type: ignore[no-any-return]
 
 
 class OutputStats:
@@ -294,13 +243,3 @@ def _compare(
     a, b = actual.astype(np.float64), reference.astype(np.float64)
     diff, _, needed, close = float_closeness(actual, reference, atol=atol, rtol=rtol)
     return a, b, diff, needed, close
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    return value

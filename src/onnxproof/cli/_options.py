@@ -1,0 +1,185 @@
+"""The options the commands share, defined once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXPORTERS = ("auto", "dynamo", "torchscript")
+
+
+def _apply(func: F, options: list[Callable[[F], F]]) -> F:
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+_targets = click.option(
+    "-t",
+    "--target",
+    "targets",
+    multiple=True,
+    metavar="NAME",
+    help="Deployment target to lint for (repeatable): ort-cpu, ort-web, ort-mobile, tensorrt, openvino, coreml.",
+)
+_fail_on = click.option(
+    "--fail-on",
+    type=click.Choice(["error", "warning"]),
+    default="error",
+    show_default=True,
+    help="Lowest finding severity that fails the command.",
+)
+
+
+def model_options(func: F) -> F:
+    return _apply(
+        func,
+        [
+            click.option(
+                "-i",
+                "--input",
+                "inputs",
+                multiple=True,
+                metavar="SPEC",
+                help="Input spec name:dtype[d0,d1,...]{low..high}, in forward-argument order; repeat per input.",
+            ),
+            click.option(
+                "--weights",
+                type=click.Path(),
+                help="State dict (.pt/.pth/.safetensors) to load into the model.",
+            ),
+        ],
+    )
+
+
+def export_options(func: F) -> F:
+    return _apply(
+        func,
+        [
+            click.option(
+                "-o", "--output", type=click.Path(), help="Where to write the .onnx file."
+            ),
+            click.option(
+                "--exporter",
+                type=click.Choice(EXPORTERS),
+                default="auto",
+                show_default=True,
+                help="auto tries dynamo, then torchscript.",
+            ),
+            click.option(
+                "--opset",
+                type=click.IntRange(min=7),
+                default=None,
+                help="ONNX opset to ask for (default 18, lowered to the --target maximum; see README).",
+            ),
+        ],
+    )
+
+
+def tolerance_options(func: F) -> F:
+    return _apply(
+        func,
+        [
+            click.option(
+                "--atol",
+                type=float,
+                help="Absolute tolerance for float outputs (default per dtype).",
+            ),
+            click.option(
+                "--rtol",
+                type=float,
+                help="Relative tolerance for float outputs (default per dtype).",
+            ),
+            click.option(
+                "--tol",
+                "tolerances",
+                multiple=True,
+                metavar="NAME=ATOL,RTOL",
+                help="Tolerance for one output (repeatable).",
+            ),
+            click.option(
+                "--seed",
+                type=click.IntRange(min=0, max=2**32 - 1),
+                default=0,
+                show_default=True,
+                help="Seed for generated inputs.",
+            ),
+            _fail_on,
+        ],
+    )
+
+
+def run_options(func: F) -> F:
+    """What run and verify share beyond tolerances: targets, localization, reports, limits."""
+    return _apply(
+        func,
+        [
+            _targets,
+            click.option(
+                "--localize/--no-localize",
+                default=None,
+                help="Find the first PyTorch module whose output diverges (default: when an output fails).",
+            ),
+            click.option(
+                "--json",
+                "json_path",
+                type=click.Path(),
+                help="Write the JSON report here ('-' for stdout).",
+            ),
+            click.option(
+                "--save-inputs",
+                type=click.Path(file_okay=False),
+                metavar="DIR",
+                help="Save every generated case as DIR/case-NNN.npz (replay with --data DIR).",
+            ),
+            click.option(
+                "--timeout",
+                type=click.FloatRange(min=0, min_open=True),
+                metavar="SECONDS",
+                help="Stop the whole run after this long (exit 3, saying what was running).",
+            ),
+        ],
+    )
+
+
+def check_options(func: F) -> F:
+    return _apply(func, [_targets, _fail_on])
+
+
+def data_options(func: F) -> F:
+    return _apply(
+        func,
+        [
+            click.option(
+                "--data",
+                type=click.Path(),
+                help="Representative data: .npz, .npy, .pt, or a folder of arrays or images.",
+            ),
+            click.option(
+                "--batch-size",
+                type=click.IntRange(min=1),
+                default=32,
+                show_default=True,
+                help="Samples per batch.",
+            ),
+            click.option(
+                "--max-samples",
+                type=click.IntRange(min=1),
+                help="Verify at most this many samples.",
+            ),
+            click.option(
+                "--task",
+                type=click.Choice(["classification"]),
+                help="Also report top-1/top-5 agreement.",
+            ),
+            click.option(
+                "--image-spec",
+                metavar="SPEC",
+                help="Image preprocessing: size=224x224,layout=NCHW,mean=a/b/c,std=a/b/c.",
+            ),
+        ],
+    )

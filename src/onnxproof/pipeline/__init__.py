@@ -1,0 +1,185 @@
+"""The library calls behind each command: check, lint, export, verify and run.
+
+Each is a few small steps over one ``RunContext``; the verdict is computed once, last. Heavy
+modules (torch, the exporters, runtimes) are imported inside the steps, so ``import onnxproof``,
+``onnxproof --help`` and ``onnxproof check`` stay free of torch.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from onnxproof import _signals
+from onnxproof.errors import ModelCodeError, UsageError
+from onnxproof.options import DataOptions, VerifyOptions, split_keywords
+from onnxproof.pipeline._context import RunContext, prepare
+from onnxproof.pipeline._export import choose_opset, eval_mode_kept, export_args, output_path
+from onnxproof.pipeline._lint import checked
+from onnxproof.pipeline._verdict import finish
+from onnxproof.results import CheckReport, ExportResult, Finding, RunReport
+from onnxproof.specs import Severity
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from onnxproof.options import RunKeywords
+
+__all__ = ["check", "choose_opset", "export", "lint", "run", "verify"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _model_code_guarded(func: F) -> F:
+    """A ``sys.exit`` or KeyboardInterrupt from the model's code is a failure of the model, never
+    an exit of onnxproof (which would read as success with exit 0). A real Ctrl-C arrives as
+    ``_signals.Interrupted`` and is let through."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (SystemExit, KeyboardInterrupt) as exc:
+            _signals.raise_if_interrupted()
+            what = (
+                f"called sys.exit({exc.code!r})"
+                if isinstance(exc, SystemExit)
+                else ("raised KeyboardInterrupt")
+            )
+            raise ModelCodeError(
+                f"the model's code {what} while {_signals.activity()}; nothing was verified",
+                hint="remove the exit from the model's import path and forward()",
+            ) from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+def check(
+    path: str | Path, *, targets: Sequence[str] = (), fail_on: Severity | str = Severity.ERROR
+) -> CheckReport:
+    """onnx.checker (full), shape inference, model info and lint findings (per target), with the
+    verdict over them in ``status``. No torch."""
+    return checked(path, targets, fail_on=fail_on)
+
+
+def lint(path: str | Path, *, targets: Sequence[str] = ()) -> tuple[Finding, ...]:
+    """The findings of the graph rules, and of the target rules for each target. No torch."""
+    return check(path, targets=targets).findings
+
+
+@_model_code_guarded
+def export(
+    model: Any = None,
+    example_inputs: Sequence[Any] | None = None,
+    *,
+    inputs: Sequence[str] | None = None,
+    output: str | Path | None = None,
+    weights: str | Path | None = None,
+    exporter: str = "auto",
+    opset: int | None = None,
+    verbose: bool = False,
+) -> ExportResult:
+    """Export ``model`` (an nn.Module or a reference such as ``net.py:Net``) to ONNX in eval
+    mode under no_grad; raises ExportError when no exporter can."""
+    from onnxproof.exporting import export_model
+
+    loaded, specs = prepare(model, example_inputs, inputs, weights)
+    chosen, _ = choose_opset(opset, ())
+    with eval_mode_kept(loaded.module) as training:
+        return export_model(
+            loaded.module,
+            specs,
+            output_path(output, loaded.reference),
+            args=export_args(specs, example_inputs),
+            reference=loaded.reference,
+            exporter=exporter,
+            opset=chosen,
+            verbose=verbose,
+            training_modules=training,
+            built_here=loaded.built_here,
+            exported_program=loaded.exported_program,
+        )
+
+
+@_model_code_guarded
+def run(
+    model: Any = None,
+    example_inputs: Sequence[Any] | None = None,
+    *,
+    inputs: Sequence[str] | None = None,
+    weights: str | Path | None = None,
+    **keywords: Unpack[RunKeywords],
+) -> RunReport:
+    """Export, check and verify in one call; the model's training flags are restored after.
+
+    Keywords (``options.RunKeywords``): ``output``, ``exporter``, ``opset``, ``verbose``;
+    ``atol``, ``rtol``, ``tolerances`` ({output: (atol, rtol)}), ``seed``, ``fail_on``,
+    ``targets``, ``localize`` (None: when an output fails; True: always; False: never),
+    ``save_inputs``; ``data`` (a path — .npz, .npy, .pt, a folder of arrays or images — or any
+    iterable of dicts or tuples of arrays/tensors, a DataLoader too), ``batch_size``,
+    ``max_samples``, ``task``, ``image_spec``, ``progress(samples, total)``.
+    """
+    from onnxproof.pipeline._export import export_step
+    from onnxproof.pipeline._verify import open_data_step
+
+    export_options, verify_options, data_options = split_keywords(keywords)
+    loaded, specs = prepare(model, example_inputs, inputs, weights)
+    ctx = RunContext(loaded, specs, export_options, verify_options, data_options)
+    open_data_step(ctx)  # bad data fails before the expensive export
+    with eval_mode_kept(loaded.module) as training:
+        if export_step(ctx, example_inputs, training) and ctx.onnx_path is not None:
+            verify_file(ctx, ctx.onnx_path)
+    return finish(ctx)
+
+
+@_model_code_guarded
+def verify(
+    model: Any,
+    onnx_path: str | Path,
+    example_inputs: Sequence[Any] | None = None,
+    *,
+    inputs: Sequence[str] | None = None,
+    weights: str | Path | None = None,
+    **keywords: Unpack[RunKeywords],
+) -> RunReport:
+    """Parity of an existing ONNX file against the eval-mode PyTorch model (keywords as ``run``,
+    less the export ones)."""
+    from onnxproof.pipeline._verify import open_data_step
+
+    _, verify_options, data_options = split_keywords(keywords, (VerifyOptions, DataOptions))
+    if not Path(onnx_path).is_file():
+        raise UsageError(f"ONNX file {onnx_path} does not exist", hint="check the path")
+    loaded, specs = prepare(model, example_inputs, inputs, weights)
+    ctx = RunContext(loaded, specs, verify_options=verify_options, data_options=data_options)
+    open_data_step(ctx)
+    with eval_mode_kept(loaded.module):
+        verify_file(ctx, str(onnx_path))
+    if loaded.built_here and weights is None and any(True for _ in loaded.module.parameters()):
+        from onnxproof.linting._base import make_finding
+
+        message = (
+            f"{loaded.reference} was built with fresh random weights to compare with {onnx_path}"
+        )
+        ctx.findings.append(make_finding("fresh-weights", message))
+    return finish(ctx)
+
+
+def verify_file(ctx: RunContext, path: str) -> None:
+    """Check the file, then parity, determinism, data and localization on one pair of sessions."""
+    from onnxproof.pipeline._verify import (
+        check_step,
+        data_step,
+        determinism_step,
+        localize_step,
+        opened,
+        parity_step,
+    )
+
+    check_step(ctx, path)
+    with opened(ctx, path) as sessions:
+        parity_step(ctx, sessions)
+        determinism_step(ctx, sessions)
+        data_step(ctx, sessions)
+        localize_step(ctx, sessions, path)

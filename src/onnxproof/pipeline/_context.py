@@ -1,0 +1,98 @@
+"""One run's state: the loaded model, its specs, the options, and the records each step adds."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from onnxproof import _signals
+from onnxproof.errors import UsageError
+from onnxproof.options import DataOptions, ExportOptions, VerifyOptions
+from onnxproof.results import (
+    CheckReport,
+    ExportResult,
+    Finding,
+    Localization,
+    ParityReport,
+    Step,
+    StepState,
+)
+from onnxproof.specs import TensorSpec, parse_input_specs
+from onnxproof.verification.tolerance import TolerancePolicy
+
+
+@dataclass
+class RunContext:
+    """What every step reads and adds to. Steps append; the verdict is computed once, last."""
+
+    loaded: Any  # loading.LoadedModel (torch stays out of this module's imports)
+    specs: tuple[TensorSpec, ...]
+    export_options: ExportOptions = field(default_factory=ExportOptions)
+    verify_options: VerifyOptions = field(default_factory=VerifyOptions)
+    data_options: DataOptions = field(default_factory=DataOptions)
+    timings: dict[str, float] = field(default_factory=dict)
+    steps: dict[str, Step] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    export: ExportResult | None = None
+    opset_reason: str | None = None
+    onnx_path: str | None = None
+    check: CheckReport | None = None
+    parity: ParityReport | None = None
+    dataset: Any = None  # verification.dataset.DatasetOutcome
+    data_batches: Any = None  # (description, total, batch iterator) opened before export
+    localization: Localization | None = None
+
+    @property
+    def policy(self) -> TolerancePolicy:
+        v = self.verify_options
+        return TolerancePolicy(atol=v.atol, rtol=v.rtol, per_output=dict(v.tolerances))
+
+    def record(self, name: str, state: StepState, detail: str = "") -> None:
+        self.steps[name] = Step(name=name, state=state, detail=detail)
+
+    @contextlib.contextmanager
+    def timed(self, name: str, doing: str) -> Iterator[None]:
+        _signals.set_activity(doing)
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[name] = round(self.timings.get(name, 0.0) + time.perf_counter() - start, 3)
+
+
+def prepare(
+    model: Any,
+    example_inputs: Sequence[Any] | None,
+    inputs: Sequence[str] | None,
+    weights: str | Path | None,
+) -> tuple[Any, tuple[TensorSpec, ...]]:
+    """The loaded model and its input specs: given, declared by the class, or from examples."""
+    from onnxproof.exporting._specs import specs_from_example
+    from onnxproof.loading import LoadedModel, load_model, load_weights
+
+    _signals.set_activity("loading the model")
+    if model is None or isinstance(model, str | Path):
+        loaded = load_model(None if model is None else str(model), weights=weights)
+    else:
+        loaded = LoadedModel(module=model, reference=type(model).__name__)
+        if weights is not None:
+            load_weights(model, Path(weights))
+    if inputs:
+        specs = parse_input_specs(tuple(inputs))
+    elif example_inputs is not None:
+        specs = specs_from_example(tuple(example_inputs))
+    elif loaded.declared_specs:
+        specs = parse_input_specs(loaded.declared_specs)
+    elif loaded.example_args is not None:
+        specs = specs_from_example(loaded.example_args, program=loaded.exported_program)
+    else:
+        raise UsageError(
+            f"no input specs for {loaded.reference}",
+            hint="give --input 'name:dtype[batch,...]' for each forward argument, or set "
+            "onnxproof_inputs on the model class",
+        )
+    return loaded, specs
