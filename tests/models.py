@@ -201,3 +201,77 @@ class NoisyChild(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.noise(self.fc(x))
+
+
+class MutatesInput(nn.Module):
+    """Changes its input in place: every consumer must get its own copy of the inputs."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x.mul_(2)
+        return x + 1
+
+
+class EmptyOutput(nn.Module):
+    """Its output has no elements at any size: nothing can be compared."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[:, :0] * 2
+
+
+class ConstantWeights(nn.Module):
+    """Weights that are the same however often it is built: a fresh build matches any file."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(10, 3)
+        nn.init.constant_(self.fc.weight, 0.5)
+        nn.init.constant_(self.fc.bias, -0.25)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(x)
+
+
+class PrintsInForward(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(10, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        print("model says hello")
+        return self.fc(x)
+
+
+class ExitsWhileVerified(nn.Module):
+    """Calls sys.exit(0) at batch 7, a size only verification feeds."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not torch.compiler.is_exporting() and x.shape[0] == 7:
+            import sys
+
+            sys.exit(0)
+        return x * 3
+
+
+class SleepsWhileVerified(nn.Module):
+    """Hangs at batch 7, a size only verification feeds."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not torch.compiler.is_exporting() and x.shape[0] == 7:
+            import time
+
+            time.sleep(120)
+        return x * 3
+
+
+class SignalsWhileExported(nn.Module):
+    """Sends its own process a signal (ONNXPROOF_TEST_SIGNAL) while the exporter traces it: a
+    Ctrl-C or SIGTERM that arrives in the middle of an export."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        import os
+        import signal
+
+        if torch.compiler.is_exporting() or torch.onnx.is_in_onnx_export():
+            name = os.environ.get("ONNXPROOF_TEST_SIGNAL", "SIGINT")
+            os.kill(os.getpid(), getattr(signal, name))
+        return x * 3

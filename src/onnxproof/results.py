@@ -188,6 +188,8 @@ class ParityReport(_Record):
     available: bool = True
     #: Why it could not judge, and how to fix that.
     unavailable_reason: str | None = None
+    #: The runtime is there but rejected the file: a failure of the file, not of the runtime.
+    load_error: str | None = None
 
     @property
     def compared_elements(self) -> int:

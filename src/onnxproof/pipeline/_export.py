@@ -41,7 +41,7 @@ def opset_reason_after(reason: str, exporter: str | None) -> str:
         return reason
     return reason.replace(
         "what the dynamo exporter translates at",
-        f"the default (the dynamo exporter's own opset), kept for the {exporter} exporter",
+        f"the dynamo exporter's own opset, kept when the {exporter} exporter wrote the file",
     )
 
 

@@ -110,7 +110,7 @@ def parity_step(ctx: RunContext, sessions: Sessions) -> None:
         save_cases(synthetic_cases(ctx.specs, seed=options.seed), Path(options.save_inputs))
     with ctx.timed("verify", "verifying generated cases"):
         if sessions.candidate is None:
-            ctx.parity = unavailable(CANDIDATE, ctx, sessions.reason or "")
+            ctx.parity = unavailable(CANDIDATE, ctx, sessions)
         else:
             ctx.parity = verify_parity(
                 sessions.reference,
@@ -136,7 +136,8 @@ def parity_step(ctx: RunContext, sessions: Sessions) -> None:
         ctx.record("parity", "pass" if parity.passed else "fail")
 
 
-def unavailable(runtime: str, ctx: RunContext, reason: str) -> ParityReport:
+def unavailable(runtime: str, ctx: RunContext, sessions: Sessions) -> ParityReport:
+    """The row of a runtime that ran nothing: missing (could not judge) or rejecting the file."""
     atol, rtol = ctx.policy.headline()
     return ParityReport(
         runtime=runtime,
@@ -146,8 +147,9 @@ def unavailable(runtime: str, ctx: RunContext, reason: str) -> ParityReport:
         rtol=rtol,
         cases=(),
         outputs=(),
-        available=False,
-        unavailable_reason=reason,
+        available=sessions.missing is None,
+        unavailable_reason=sessions.missing,
+        load_error=sessions.load_error,
     )
 
 

@@ -106,6 +106,8 @@ def _shape(value: TensorInfo) -> str:
 def render_parity(parity: ParityReport) -> list[RenderableType]:
     if not parity.available:
         return [_line(None, "parity", f"{parity.runtime}: {parity.unavailable_reason}")]
+    if parity.load_error is not None:
+        return [_line(False, "parity", parity.load_error)]
     ran = [c for c in parity.cases if not c.skipped]
     sizes = sorted({tuple(sorted(c.sizes.items())) for c in ran})
     shown = "; ".join(", ".join(f"{k}={v}" for k, v in s) for s in sizes if s) or "static shapes"
