@@ -106,8 +106,7 @@ def export(model, inputs, weights, output, exporter, opset, verbose, quiet, debu
         )
     assert result.onnx_path is not None  # export() raises when nothing was written
     report = onnxproof.check(result.onnx_path)
-    for part in render_export(result) + render_check(report):
-        sink.show(part)
+    sink.show(render_export(result) + render_check(report))
     sys.exit(0 if report.passed else 1)
 
 
@@ -126,9 +125,9 @@ def check(onnx_file, json_path, targets, fail_on, verbose, quiet, debug):  # typ
     report = onnxproof.check(onnx_file, targets=targets, fail_on=fail_on)
     if json_path:
         write_json(report, json_path)
-    for part in render_check(report) + render_findings(report.findings):
-        sink.show(part)
-    sink.show(render_verdict(report.status))
+    sink.show(
+        render_check(report) + render_findings(report.findings) + render_verdict(report.status)
+    )
     sys.exit(EXIT_CODES[report.status])
 
 
@@ -139,17 +138,13 @@ def check(onnx_file, json_path, targets, fail_on, verbose, quiet, debug):  # typ
 @handle_errors
 def lint(onnx_file, targets, fail_on, verbose, quiet, debug):  # type: ignore[no-untyped-def]
     """List the findings for ONNX_FILE (per --target). Never imports torch."""
-    from rich.text import Text
-
     from onnxproof.report.terminal import render_findings, render_verdict
 
     sink = Sink(quiet=quiet)
     report = onnxproof.check(onnx_file, targets=targets, fail_on=fail_on)
     if not report.passed:
-        sink.show(Text(f"the file fails onnx.checker: {report.checker_error}"))
-    for part in render_findings(report.findings) or [Text("no findings")]:
-        sink.show(part)
-    sink.show(render_verdict(report.status))
+        sink.show(f"the file fails onnx.checker: {report.checker_error}")
+    sink.show((render_findings(report.findings) or ["no findings"]) + render_verdict(report.status))
     sys.exit(EXIT_CODES[report.status])
 
 

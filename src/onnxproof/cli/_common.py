@@ -20,28 +20,19 @@ EXIT_CODES = {"pass": 0, "fail": 1, "error": 3}
 
 
 class Sink:
-    """Data to stdout, diagnostics to stderr; plain when not a TTY or NO_COLOR is set.
-
-    rich is imported on first use, so a command that prints little starts fast.
-    """
+    """Data to stdout, diagnostics to stderr; colour only on a terminal without NO_COLOR."""
 
     def __init__(self, quiet: bool = False) -> None:
         self.quiet = quiet
-        self._out: Any = None
+        self.color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
 
-    @property
-    def out(self) -> Any:
-        if self._out is None:
-            from rich.console import Console
+    def show(self, lines: str | list[str]) -> None:
+        if self.quiet:
+            return
+        from onnxproof.report._text import plain
 
-            # Piped output keeps whole lines (rich would wrap at 80 columns).
-            width = None if sys.stdout.isatty() else 120
-            self._out = Console(no_color="NO_COLOR" in os.environ, highlight=False, width=width)
-        return self._out
-
-    def show(self, renderable: Any) -> None:
-        if not self.quiet:
-            self.out.print(renderable)
+        text = "\n".join([lines] if isinstance(lines, str) else lines)
+        sys.stdout.write((text if self.color else plain(text)) + "\n")
 
     @staticmethod
     def error(message: str, hint: str | None = None) -> None:

@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from onnxproof import _signals
 from onnxproof.errors import UsageError
@@ -22,7 +22,9 @@ from onnxproof.results import (
     StepState,
 )
 from onnxproof.specs import TensorSpec, parse_input_specs
-from onnxproof.verification.tolerance import TolerancePolicy
+
+if TYPE_CHECKING:
+    from onnxproof.verification.tolerance import TolerancePolicy
 
 
 @dataclass
@@ -48,6 +50,8 @@ class RunContext:
 
     @property
     def policy(self) -> TolerancePolicy:
+        from onnxproof.verification.tolerance import TolerancePolicy
+
         v = self.verify_options
         return TolerancePolicy(atol=v.atol, rtol=v.rtol, per_output=dict(v.tolerances))
 

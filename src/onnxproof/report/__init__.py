@@ -1,4 +1,4 @@
-"""Renderers over result records only: terminal (rich) and JSON. No runtime, no torch."""
+"""Renderers over result records only: terminal text and JSON. No runtime, no torch."""
 
 from onnxproof.report.json_report import write_json
 from onnxproof.report.terminal import render_check, render_export, render_run
