@@ -7,29 +7,67 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from onnxproof.errors import (
     CheckError,
     DataError,
     ExportError,
     InputSpecError,
     InternalError,
+    ModelCodeError,
     ModelLoadError,
     OnnxproofError,
     RuntimeUnavailable,
+    UsageError,
 )
-from onnxproof.pipeline import check, export, lint, run, verify
-from onnxproof.results import CheckReport, ExportResult, Finding, ParityReport, RunReport
-from onnxproof.specs import Severity, TensorSpec, parse_input_spec
+
+if TYPE_CHECKING:
+    from onnxproof.options import DataOptions, ExportOptions, VerifyOptions
+    from onnxproof.pipeline import check, export, lint, run, verify
+    from onnxproof.results import CheckReport, ExportResult, Finding, ParityReport, RunReport
+    from onnxproof.specs import Severity, TensorSpec, parse_input_spec
+
+# Loaded on first use: `onnxproof check` and `--help` should not pay for what they do not run.
+_LAZY = {
+    "check": "onnxproof.pipeline",
+    "export": "onnxproof.pipeline",
+    "lint": "onnxproof.pipeline",
+    "run": "onnxproof.pipeline",
+    "verify": "onnxproof.pipeline",
+    "CheckReport": "onnxproof.results",
+    "ExportResult": "onnxproof.results",
+    "Finding": "onnxproof.results",
+    "ParityReport": "onnxproof.results",
+    "RunReport": "onnxproof.results",
+    "Severity": "onnxproof.specs",
+    "TensorSpec": "onnxproof.specs",
+    "parse_input_spec": "onnxproof.specs",
+    "DataOptions": "onnxproof.options",
+    "ExportOptions": "onnxproof.options",
+    "VerifyOptions": "onnxproof.options",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'onnxproof' has no attribute {name!r}")
+
 
 __all__ = [
     "CheckError",
     "CheckReport",
     "DataError",
+    "DataOptions",
     "ExportError",
+    "ExportOptions",
     "ExportResult",
     "Finding",
     "InputSpecError",
     "InternalError",
+    "ModelCodeError",
     "ModelLoadError",
     "OnnxproofError",
     "ParityReport",
@@ -37,6 +75,8 @@ __all__ = [
     "RuntimeUnavailable",
     "Severity",
     "TensorSpec",
+    "UsageError",
+    "VerifyOptions",
     "__version__",
     "check",
     "export",

@@ -14,20 +14,25 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from onnxproof import _signals
 from onnxproof.errors import ModelCodeError, UsageError
-from onnxproof.options import DataOptions, VerifyOptions, split_keywords
-from onnxproof.pipeline._context import RunContext, prepare
-from onnxproof.pipeline._export import choose_opset, eval_mode_kept, export_args, output_path
 from onnxproof.pipeline._lint import checked
-from onnxproof.pipeline._verdict import finish
-from onnxproof.results import CheckReport, ExportResult, Finding, RunReport
 from onnxproof.specs import Severity
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
     from onnxproof.options import RunKeywords
+    from onnxproof.pipeline._context import RunContext
+    from onnxproof.results import CheckReport, ExportResult, Finding, RunReport
 
 __all__ = ["check", "choose_opset", "export", "lint", "run", "verify"]
+
+
+def choose_opset(requested: int | None, targets: Sequence[str]) -> tuple[int, str]:
+    """The opset to ask the exporter for, and why (see ``_export.choose_opset``)."""
+    from onnxproof.pipeline._export import choose_opset as choose
+
+    return choose(requested, targets)
+
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -84,6 +89,8 @@ def export(
     """Export ``model`` (an nn.Module or a reference such as ``net.py:Net``) to ONNX in eval
     mode under no_grad; raises ExportError when no exporter can."""
     from onnxproof.exporting import export_model
+    from onnxproof.pipeline._context import prepare
+    from onnxproof.pipeline._export import choose_opset, eval_mode_kept, export_args, output_path
 
     loaded, specs = prepare(model, example_inputs, inputs, weights)
     chosen, _ = choose_opset(opset, ())
@@ -121,7 +128,10 @@ def run(
     iterable of dicts or tuples of arrays/tensors, a DataLoader too), ``batch_size``,
     ``max_samples``, ``task``, ``image_spec``, ``progress(samples, total)``.
     """
-    from onnxproof.pipeline._export import export_step
+    from onnxproof.options import split_keywords
+    from onnxproof.pipeline._context import RunContext, prepare
+    from onnxproof.pipeline._export import eval_mode_kept, export_step
+    from onnxproof.pipeline._verdict import finish
     from onnxproof.pipeline._verify import open_data_step
 
     export_options, verify_options, data_options = split_keywords(keywords)
@@ -146,6 +156,10 @@ def verify(
 ) -> RunReport:
     """Parity of an existing ONNX file against the eval-mode PyTorch model (keywords as ``run``,
     less the export ones)."""
+    from onnxproof.options import DataOptions, VerifyOptions, split_keywords
+    from onnxproof.pipeline._context import RunContext, prepare
+    from onnxproof.pipeline._export import eval_mode_kept
+    from onnxproof.pipeline._verdict import finish
     from onnxproof.pipeline._verify import open_data_step
 
     _, verify_options, data_options = split_keywords(keywords, (VerifyOptions, DataOptions))

@@ -10,18 +10,18 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from onnxproof.report._text import line, mark, paint, table
-from onnxproof.results import (
-    CheckReport,
-    ExportResult,
-    Finding,
-    ModelInfo,
-    ParityReport,
-    RunReport,
-    TensorInfo,
-)
 
 if TYPE_CHECKING:
     from onnxproof.linting.codes import FindingCode
+    from onnxproof.results import (
+        CheckReport,
+        ExportResult,
+        Finding,
+        ModelInfo,
+        ParityReport,
+        RunReport,
+        TensorInfo,
+    )
 
 _SEVERITY_STYLE = {"error": "red", "warning": "yellow", "info": "cyan"}
 _VERDICT = {

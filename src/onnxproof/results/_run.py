@@ -1,114 +1,12 @@
-"""Result records of every pipeline step: frozen dataclasses that render to plain dicts.
-
-Reports read only these. Nothing here imports torch, onnx or a runtime.
-"""
+"""Records of a run: export attempts, parity, data, localization, steps, environment, report."""
 
 from __future__ import annotations
 
-import dataclasses
-import enum
-import math
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-from onnxproof.specs import Severity
-
-#: Version of the JSON report layout; bump on any incompatible change (docs/report-schema.md).
-SCHEMA_VERSION = 3
-
-#: The verdict: pass, fail (the model failed a check) or error (onnxproof could not judge).
-Status = Literal["pass", "fail", "error"]
-#: One step of the pipeline: it passed, failed, could not judge, or did not run.
-StepState = Literal["pass", "fail", "error", "not-run"]
-
-
-def to_jsonable(value: Any) -> Any:
-    """Plain JSON data from dataclasses, enums, tuples and non-finite floats (as strings)."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, dict):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
-    return value
-
-
-class _Record:
-    def to_dict(self) -> dict[str, Any]:
-        data = to_jsonable(self)
-        assert isinstance(data, dict)
-        return data
-
-
-@dataclass(frozen=True, kw_only=True)
-class Finding(_Record):
-    """A named problem with a stable code, how bad it is and how to fix it."""
-
-    code: str
-    severity: Severity
-    message: str
-    hint: str = ""
-    node: str | None = None
-    module: str | None = None
-    location: str | None = None
-    target: str | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
-class TensorInfo(_Record):
-    """An ONNX graph input or output. Dims are ints (static), names (dynamic) or None (unknown)."""
-
-    name: str
-    dtype: str
-    shape: tuple[int | str | None, ...] | None
-
-    def __str__(self) -> str:
-        if self.shape is None:
-            return f"{self.name}: {self.dtype}[?]"
-        dims = ", ".join("?" if d is None else str(d) for d in self.shape)
-        return f"{self.name}: {self.dtype}[{dims}]"
-
-
-@dataclass(frozen=True, kw_only=True)
-class ModelInfo(_Record):
-    """What a person wants to know about an ONNX file."""
-
-    inputs: tuple[TensorInfo, ...]
-    outputs: tuple[TensorInfo, ...]
-    opset_imports: dict[str, int]
-    ir_version: int
-    producer: str
-    node_count: int
-    op_counts: dict[str, int]
-    parameter_count: int
-    file_size: int
-    external_data_files: tuple[str, ...]
-    metadata: dict[str, str]
-
-
-@dataclass(frozen=True, kw_only=True)
-class CheckReport(_Record):
-    """onnx.checker and shape inference over one file, plus its model info."""
-
-    path: str
-    checker_passed: bool
-    checker_error: str | None
-    shape_inference_passed: bool | None
-    shape_inference_error: str | None
-    info: ModelInfo | None
-    targets: tuple[str, ...] = ()
-    findings: tuple[Finding, ...] = ()
-    #: The verdict over the checks and the findings (set by ``onnxproof.check``).
-    status: Status = "pass"
-
-    @property
-    def passed(self) -> bool:
-        """The file is valid ONNX (findings are judged apart, with --fail-on)."""
-        return self.checker_passed and self.shape_inference_passed is not False
+from onnxproof.results._base import SCHEMA_VERSION, Status, StepState, _Record
+from onnxproof.results._check import CheckReport, Finding, ModelInfo, TensorInfo
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -363,18 +261,3 @@ class RunReport(_Record):
     @property
     def _info(self) -> ModelInfo | None:
         return self.check.info if self.check is not None else None
-
-
-def status_from(
-    findings: tuple[Finding, ...],
-    *,
-    checks_passed: bool,
-    fail_on: Severity | str = Severity.ERROR,
-    judged: bool = True,
-) -> Status:
-    """The verdict: fail when a check failed or a finding reaches ``fail_on``; error when nothing
-    failed but a step could not judge."""
-    worst = max((f.severity.rank for f in findings), default=-1)
-    if not checks_passed or worst >= Severity(fail_on).rank:
-        return "fail"
-    return "pass" if judged else "error"

@@ -1,0 +1,84 @@
+"""Result records of every pipeline step: frozen dataclasses that render to plain dicts.
+
+Reports read only these. Nothing here imports torch, onnx or a runtime. The records of a run
+load on first use, so ``onnxproof check`` pays only for the records it returns.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from onnxproof.results._base import (
+    SCHEMA_VERSION,
+    Status,
+    StepState,
+    status_from,
+    to_jsonable,
+)
+from onnxproof.results._check import CheckReport, Finding, ModelInfo, TensorInfo
+
+if TYPE_CHECKING:
+    from onnxproof.results._run import (
+        CaseResult,
+        DatasetReport,
+        Environment,
+        ExportAttempt,
+        ExportResult,
+        Localization,
+        ModuleError,
+        OutputDatasetMetrics,
+        OutputParity,
+        ParityReport,
+        RunReport,
+        Step,
+        WorstSample,
+    )
+
+_RUN_RECORDS = {
+    "CaseResult",
+    "DatasetReport",
+    "Environment",
+    "ExportAttempt",
+    "ExportResult",
+    "Localization",
+    "ModuleError",
+    "OutputDatasetMetrics",
+    "OutputParity",
+    "ParityReport",
+    "RunReport",
+    "Step",
+    "WorstSample",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _RUN_RECORDS:
+        return getattr(importlib.import_module("onnxproof.results._run"), name)
+    raise AttributeError(f"module 'onnxproof.results' has no attribute {name!r}")
+
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "CaseResult",
+    "CheckReport",
+    "DatasetReport",
+    "Environment",
+    "ExportAttempt",
+    "ExportResult",
+    "Finding",
+    "Localization",
+    "ModelInfo",
+    "ModuleError",
+    "OutputDatasetMetrics",
+    "OutputParity",
+    "ParityReport",
+    "RunReport",
+    "Status",
+    "Step",
+    "StepState",
+    "TensorInfo",
+    "WorstSample",
+    "status_from",
+    "to_jsonable",
+]
