@@ -87,3 +87,37 @@ def test_node_findings_name_the_pytorch_module(tmp_path: Path) -> None:
     )
     (hit,) = [f for f in nested.findings if f.code == "stochastic-op"]
     assert hit.module == "noise" and hit.node
+
+
+def _case(index: int, sizes: dict[str, int], draw: str, passed: bool):  # type: ignore[no-untyped-def]
+    from onnxproof.results import CaseResult
+
+    return CaseResult(
+        index=index, sizes=sizes, draw=draw, passed=passed, failed_outputs=() if passed else ("y",)
+    )
+
+
+def _parity(cases):  # type: ignore[no-untyped-def]
+    from onnxproof.results import ParityReport
+
+    return ParityReport(
+        runtime="onnxruntime", reference="torch", passed=False, atol=1e-4, rtol=1e-3,
+        cases=tuple(cases), outputs=(),
+    )  # fmt: skip
+
+
+def test_baked_dimension_needs_every_draw_to_fail_at_the_size() -> None:
+    from onnxproof.linting.parity_rules import baked_by_parity
+
+    draws = ("normal", "positive", "negative", "wide")
+    example = [_case(i, {"seq": 16}, d, True) for i, d in enumerate(draws)]
+    # One draw failing at seq=1 points at the values (a degenerate input), not at the size.
+    one_draw = [_case(4, {"seq": 1}, "normal", False)] + [
+        _case(5 + i, {"seq": 1}, d, True) for i, d in enumerate(draws[1:])
+    ]
+    assert list(baked_by_parity(_parity(example + one_draw), None)) == []
+    every_draw = [_case(4 + i, {"seq": 1}, d, False) for i, d in enumerate(draws)]
+    found = list(baked_by_parity(_parity(example + every_draw), None))
+    assert [f.code for f in found] == ["baked-dimension"] and "seq=1" in found[0].message
+    # A dim the graph already shows fixed is not reported a second time.
+    assert list(baked_by_parity(_parity(example + every_draw), None, known={"seq"})) == []

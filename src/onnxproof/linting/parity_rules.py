@@ -9,11 +9,12 @@ import onnx
 
 from onnxproof.linting._base import listed, make_finding
 from onnxproof.linting.graph_rules import SHAPE_INPUTS, constants, walk
-from onnxproof.results import DatasetReport, Finding, ParityReport
+from onnxproof.results import DatasetReport, Finding, ModelInfo, ParityReport
+from onnxproof.specs import TensorSpec
 
 
 def parity_findings(
-    parity: ParityReport, model: onnx.ModelProto | None = None
+    parity: ParityReport, model: onnx.ModelProto | None = None, baked_dims: Iterable[str] = ()
 ) -> tuple[Finding, ...]:
     findings = [
         make_finding(
@@ -34,23 +35,37 @@ def parity_findings(
                 f"{parity.runtime} failed {len(errors)} case(s); first at {sizes}: {first.error}",
             )
         )
-    findings.extend(baked_by_parity(parity, model))
+    findings.extend(baked_by_parity(parity, model, baked_dims))
     return tuple(findings)
 
 
-def baked_by_parity(parity: ParityReport, model: onnx.ModelProto | None) -> Iterable[Finding]:
-    """Passes at the example sizes, fails at others: the dims that changed behave as fixed."""
+def baked_by_parity(
+    parity: ParityReport, model: onnx.ModelProto | None, known: Iterable[str] = ()
+) -> Iterable[Finding]:
+    """Passes at the example sizes, fails at others: the dims that changed behave as fixed.
+
+    Evidence must single the size out: every draw passes at the example sizes and every draw
+    fails at each size blamed. One draw failing at one size points at the values, not the size.
+    ``known`` names dims already reported as baked (from the graph): they are not reported twice.
+    """
     ran = [c for c in parity.cases if not c.skipped and c.index >= 0]
     if not ran:
         return
     example = ran[0].sizes
     at_example = [c for c in ran if c.sizes == example]
-    elsewhere = [c for c in ran if c.sizes != example and not c.passed]
-    if not at_example or not all(c.passed for c in at_example) or not elsewhere:
+    elsewhere = [c for c in ran if c.sizes != example]
+    if not at_example or not all(c.passed for c in at_example):
         return
+    by_sizes: dict[tuple[tuple[str, int], ...], list[bool]] = {}
+    for case in elsewhere:
+        by_sizes.setdefault(tuple(sorted(case.sizes.items())), []).append(case.passed)
+    all_failing = [dict(sizes) for sizes, passed in by_sizes.items() if not any(passed)]
+    if not all_failing:
+        return
+    skip = set(known)
     for dim, size in example.items():
-        bad = sorted({c.sizes[dim] for c in elsewhere if c.sizes.get(dim) != size})
-        if not bad:
+        bad = sorted({s[dim] for s in all_failing if s.get(dim) != size})
+        if not bad or dim in skip:
             continue
         suspects = shape_constants_with(model, size) if model is not None else []
         nodes = (
@@ -58,10 +73,25 @@ def baked_by_parity(parity: ParityReport, model: onnx.ModelProto | None) -> Iter
         )
         yield make_finding(
             "baked-dimension",
-            f"dim {dim!r} behaves as fixed to {size}: parity passes at {dim}={size} and fails at "
-            f"{dim}={', '.join(map(str, bad))}{nodes}",
+            f"dim {dim!r} behaves as fixed to {size}: parity passes at {dim}={size} and fails "
+            f"for every draw at {dim}={', '.join(map(str, bad))}{nodes}",
             node=suspects[0] if suspects else None,
         )
+
+
+def fixed_dynamic_dims(specs: Iterable[TensorSpec], info: ModelInfo | None) -> dict[str, int]:
+    """Dims the specs declare dynamic that the file's inputs hold fixed: name → fixed size."""
+    by_name = {v.name: v for v in info.inputs} if info else {}
+    fixed: dict[str, int] = {}
+    for spec in specs:
+        value = by_name.get(spec.name)
+        if value is None or value.shape is None:
+            continue
+        for axis, dim_name in spec.dynamic_dims.items():
+            size = value.shape[axis] if axis < len(value.shape) else None
+            if isinstance(size, int):
+                fixed.setdefault(dim_name, size)
+    return fixed
 
 
 def shape_constants_with(model: onnx.ModelProto, size: int) -> list[str]:

@@ -40,7 +40,7 @@ def finish(ctx: RunContext) -> RunReport:
 
 def result_findings(ctx: RunContext) -> tuple[Finding, ...]:
     """Findings over the parity results; only a failed parity reads the graph (baked sizes)."""
-    from onnxproof.linting.parity_rules import parity_findings
+    from onnxproof.linting.parity_rules import fixed_dynamic_dims, parity_findings
 
     parity = ctx.parity
     if parity is None or not parity.available:
@@ -50,7 +50,9 @@ def result_findings(ctx: RunContext) -> tuple[Finding, ...]:
         import onnx
 
         graph = onnx.load(ctx.onnx_path, load_external_data=False)
-    return parity_findings(parity, graph)
+    # Dims the graph already shows fixed are reported by the graph rule; not twice.
+    known = fixed_dynamic_dims(ctx.specs, ctx.check.info if ctx.check else None)
+    return parity_findings(parity, graph, known)
 
 
 def spec_findings(specs: tuple[TensorSpec, ...]) -> tuple[Finding, ...]:
