@@ -173,7 +173,11 @@ CODES: dict[str, FindingCode] = {
             code="runtime-failure",
             severity=_E,
             summary="the runtime could not run the ONNX file on some inputs PyTorch accepts",
-            fix="see the failed case's message; often a dimension baked in at export",
+            fix=(
+                "read the message: 'fixed to N' means a size was baked in at export; 'could not "
+                "load' means the runtime rejects the file itself (an op it lacks, an opset too "
+                "new, an invalid graph: run onnxproof check on it)"
+            ),
         ),
         FindingCode(
             code="fresh-weights",

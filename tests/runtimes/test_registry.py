@@ -1,0 +1,44 @@
+"""The runtime seam: lookup, availability, sessions that close, the reference's own inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from onnxproof import runtimes
+from onnxproof.errors import RuntimeUnavailable
+from tests import models
+
+
+def test_unknown_and_missing_runtimes_say_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(RuntimeUnavailable, match="unknown runtime 'nope'"):
+        runtimes.get("nope")
+    monkeypatch.setitem(runtimes.REGISTRY, "ghost", "onnxproof.runtimes._absent:Ghost")
+    with pytest.raises(RuntimeUnavailable, match="cannot be imported"):
+        runtimes.get("ghost")
+
+
+def test_reference_gets_its_own_copy_of_the_inputs() -> None:
+    runtime = runtimes.get(
+        "torch", module=models.MutatesInput(), input_names=("x",), output_names=("y",)
+    )
+    feeds = {"x": np.ones((2, 3), dtype=np.float32)}
+    with runtime.load("unused") as session:
+        first = session.infer(feeds)["y"]
+        second = session.infer(feeds)["y"]
+    np.testing.assert_array_equal(feeds["x"], np.ones((2, 3), dtype=np.float32))
+    np.testing.assert_array_equal(first, second)
+
+
+def test_onnxruntime_session_closes(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import onnxproof
+
+    path = tmp_path / "s.onnx"
+    onnxproof.export(models.SimpleNet(), inputs=["input:float32[batch,10]"], output=path)
+    with runtimes.get("onnxruntime").load(str(path)) as session:
+        out = session.infer({"input": torch.randn(3, 10).numpy()})
+        assert out["output"].shape == (3, 3)
+        assert session.providers == ("CPUExecutionProvider",)  # type: ignore[attr-defined]
+    with pytest.raises(RuntimeError, match="closed"):
+        session.infer({"input": np.zeros((1, 10), dtype=np.float32)})
