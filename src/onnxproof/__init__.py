@@ -5,11 +5,10 @@
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from onnxproof._version import __version__ as __version__
 from onnxproof.errors import (
     CheckError,
     DataError,

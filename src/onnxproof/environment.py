@@ -11,7 +11,7 @@ import platform
 import sys
 from importlib import metadata
 
-import onnxproof
+from onnxproof._version import __version__
 from onnxproof.results import Environment
 
 #: Packages whose versions decide what a run computes.
@@ -35,7 +35,7 @@ def collect(command: tuple[str, ...] | None = None) -> Environment:
     """The environment of this process; ``command`` defaults to ``sys.argv``."""
     model, flags = _cpu()
     return Environment(
-        onnxproof=onnxproof.__version__,
+        onnxproof=__version__,
         python=platform.python_version(),
         platform=platform.platform(),
         cpu=model,

@@ -9,7 +9,7 @@ import pytest
 from onnx import TensorProto, helper
 
 from onnxproof.checking import check_model
-from onnxproof.errors import InputSpecError
+from onnxproof.errors import UsageError
 
 
 def _write(path: Path, nodes: list[onnx.NodeProto], out_shape: list[object]) -> Path:
@@ -46,11 +46,11 @@ def test_checker_failure_names_the_node(tmp_path: Path) -> None:
 
 
 def test_unreadable_and_missing(tmp_path: Path) -> None:
-    with pytest.raises(InputSpecError, match="does not exist"):
+    with pytest.raises(UsageError, match="does not exist"):
         check_model(tmp_path / "nope.onnx")
     junk = tmp_path / "junk.onnx"
     junk.write_bytes(b"\x00\x01not a model")
-    with pytest.raises(InputSpecError, match="not a readable ONNX model"):
+    with pytest.raises(UsageError, match="not a readable ONNX model"):
         check_model(junk)
 
 

@@ -9,6 +9,7 @@ import torch
 from onnxproof.errors import ExportError, InputSpecError
 from onnxproof.exporting import export_model
 from onnxproof.exporting._write import finalize
+from onnxproof.linting.export_rules import export_findings
 from onnxproof.loading import load_model
 from onnxproof.specs import parse_input_specs
 from tests import models
@@ -47,7 +48,8 @@ def test_eval_applied_and_flags_restored(tmp_path: Path) -> None:
     assert seen and not any(seen)  # every forward during export ran in eval mode
     assert model.training and model.bn.training  # the caller's state is back
     assert "drop" in result.training_modules
-    assert any(f.code == "train-mode" and f.severity.value == "warning" for f in result.findings)
+    findings = export_findings(result)
+    assert any(f.code == "train-mode" and f.severity.value == "warning" for f in findings)
     graph = onnx.load(str(tmp_path / "m.onnx")).graph
     assert "Dropout" not in {n.op_type for n in graph.node}
 
@@ -67,23 +69,20 @@ def test_low_opset_request_is_recorded(tmp_path: Path) -> None:
         o.version for o in onnx.load(str(tmp_path / "d.onnx")).opset_import if o.domain == ""
     )
     assert result.opset_written == written
-    changed = any(f.code == "opset-changed" for f in result.findings)
+    changed = any(f.code == "opset-changed" for f in export_findings(result))
     assert changed == (written != 13)
 
 
 def test_opset_changed_rule_both_ways() -> None:
-    from onnxproof.linting.export_rules import export_findings
+    from onnxproof.results import ExportResult
 
     def codes(written: int) -> set[str]:
-        found = export_findings(
-            training_modules=(),
-            attempts=(),
-            warnings_seen=(),
-            exporter="dynamo",
-            opset_requested=13,
-            opset_written=written,
-        )
-        return {f.code for f in found}
+        record = ExportResult(
+            onnx_path="m.onnx", exporter="dynamo", attempts=(), opset_requested=13,
+            opset_written=written, external_data_file=None, input_specs=(), output_names=(),
+            training_modules=(), findings=(), log=(), seconds=0.0,
+        )  # fmt: skip
+        return {f.code for f in export_findings(record)}
 
     assert "opset-changed" in codes(18)  # the exporter kept 18 when asked for 13
     assert "opset-changed" not in codes(13)
@@ -96,9 +95,10 @@ def test_fallback_is_recorded(tmp_path: Path) -> None:
         ("torchscript", True),
     ]
     assert "data-dependent" in (result.attempts[0].error or "")
-    codes = {f.code for f in result.findings}
+    findings = export_findings(result)
+    codes = {f.code for f in findings}
     assert {"export-fallback", "traced-control-flow"} <= codes
-    traced = next(f for f in result.findings if f.code == "traced-control-flow")
+    traced = next(f for f in findings if f.code == "traced-control-flow")
     assert traced.location and traced.location.startswith(str(Path(models.__file__)))
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import onnx
 from onnx import TensorProto, helper
 
-from onnxproof.checking import check_model
+from onnxproof.pipeline._lint import checked as check_model
 from onnxproof.results import Finding
 
 

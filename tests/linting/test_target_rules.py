@@ -8,7 +8,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
-from onnxproof.checking import check_model
+from onnxproof import check as check_model
 from onnxproof.errors import InputSpecError
 from onnxproof.linting import load_target, target_names
 

@@ -1,36 +1,40 @@
-"""Run onnx.checker (full_check) and strict shape inference; failures name the node."""
+"""Run onnx.checker (full_check) and strict shape inference; failures name the node. No lint:
+the findings are the linting stage's, which reads this stage's results."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 import onnx
 
 from onnxproof.checking._info import model_info
-from onnxproof.errors import InputSpecError
+from onnxproof.errors import UsageError
 from onnxproof.results import CheckReport
-from onnxproof.specs import TensorSpec
 
 
-def check_model(
-    path: str | Path, *, targets: Sequence[str] = (), specs: tuple[TensorSpec, ...] | None = None
-) -> CheckReport:
-    """Check one file and lint it (per target too). An unreadable file is an InputSpecError."""
-    from onnxproof.linting import lint_graph, load_target
-
-    for name in targets:
-        load_target(name)  # an unknown target is a usage error before any work
+def read_model(path: str | Path) -> onnx.ModelProto:
+    """The graph of an ONNX file, without its external data. An unreadable file is a usage
+    error naming what the file is instead."""
     path = Path(path)
     if not path.is_file():
-        raise InputSpecError(f"ONNX file {path} does not exist", hint="check the path")
+        raise UsageError(f"ONNX file {path} does not exist", hint="check the path")
     try:
-        model = onnx.load(str(path), load_external_data=False)
+        return onnx.load(str(path), load_external_data=False)
     except Exception as exc:
-        raise InputSpecError(
+        raise UsageError(
             f"{path} is not a readable ONNX model: {type(exc).__name__}: {exc}",
             hint="pass a .onnx file written by an exporter",
         ) from exc
+
+
+def check_model(path: str | Path, model: onnx.ModelProto | None = None) -> CheckReport:
+    """onnx.checker (full) and strict shape inference over one file, with its model info.
+
+    ``model`` is the file's graph when the caller has read it already (``read_model``).
+    """
+    path = Path(path)
+    if model is None:
+        model = read_model(path)
     checker_error = None
     try:
         # The path form follows external data and handles models over 2 GB.
@@ -49,16 +53,13 @@ def check_model(
         except Exception as exc:
             inference_passed = False
             inference_error = _explain(model, exc)
-    info = model_info(model, path)
     return CheckReport(
         path=str(path),
         checker_passed=checker_error is None,
         checker_error=checker_error,
         shape_inference_passed=inference_passed,
         shape_inference_error=inference_error,
-        info=info,
-        targets=tuple(targets),
-        findings=lint_graph(model, info, targets=targets, specs=specs),
+        info=model_info(model, path),
     )
 
 

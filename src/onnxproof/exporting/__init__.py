@@ -1,4 +1,7 @@
-"""Export a loaded model to ONNX through the strategy chain, recording every attempt."""
+"""Export a loaded model to ONNX through the strategy chain, recording every attempt.
+
+The record holds what the lint stage needs (attempts, warnings, opsets); findings are its job.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +14,8 @@ from typing import Any
 import onnx
 import torch
 
-import onnxproof
 from onnxproof._signals import raise_if_interrupted
+from onnxproof._version import __version__
 from onnxproof.errors import ExportError
 from onnxproof.exporting._capture import capture_console
 from onnxproof.exporting._dryrun import dry_run
@@ -26,8 +29,7 @@ from onnxproof.exporting._strategies import (
     strategies_for,
 )
 from onnxproof.exporting._write import finalize
-from onnxproof.linting.export_rules import export_findings
-from onnxproof.results import ExportAttempt, ExportResult
+from onnxproof.results import ExportAttempt, ExportResult, ExportWarning
 from onnxproof.runtimes.torch_eager import flatten_outputs, to_tensor
 from onnxproof.specs import DEFAULT_OPSET, TensorSpec
 
@@ -93,7 +95,7 @@ def export_model(
             model = onnx.load(str(success.path))
             written = _default_opset(model)
             metadata = {
-                "onnxproof.version": onnxproof.__version__,
+                "onnxproof.version": __version__,
                 "onnxproof.torch_version": torch.__version__,
                 "onnxproof.exporter": success.strategy,
                 "onnxproof.opset_requested": str(opset),
@@ -106,20 +108,6 @@ def export_model(
         log.warning(
             "asked for opset %d, the %s exporter wrote %d", opset, success.strategy, written
         )
-    findings = export_findings(
-        training_modules=training_modules,
-        built_here=built_here,
-        attempts=attempts,
-        warnings_seen=warnings_seen,
-        exporter=success.strategy,
-        opset_requested=opset,
-        opset_written=written,
-        data_dependent_locations=[
-            failure.location
-            for failure in (describe(o.error) for o in outcomes if o.error is not None)
-            if failure.data_dependent
-        ],
-    )
     return ExportResult(
         onnx_path=str(destination),
         exporter=success.strategy,
@@ -130,9 +118,17 @@ def export_model(
         input_specs=tuple(str(s) for s in specs),
         output_names=output_names,
         training_modules=training_modules,
-        findings=findings,
+        findings=(),
         log=tuple(log_lines),
         seconds=time.perf_counter() - start,
+        warnings=tuple(
+            ExportWarning(
+                category=w.category.__name__,
+                message=str(w.message),
+                location=f"{w.filename}:{w.lineno}",
+            )
+            for w in warnings_seen
+        ),
     )
 
 
@@ -142,12 +138,14 @@ def example_args(specs: tuple[TensorSpec, ...], feeds: dict[str, Any]) -> tuple[
 
 
 def _attempt_record(outcome: AttemptOutcome) -> ExportAttempt:
-    error = None if outcome.error is None else describe(outcome.error).summary
+    failure = None if outcome.error is None else describe(outcome.error)
     return ExportAttempt(
         strategy=outcome.strategy,
         ok=outcome.path is not None,
         seconds=round(outcome.seconds, 3),
-        error=error,
+        error=failure.summary if failure else None,
+        data_dependent=bool(failure and failure.data_dependent),
+        location=failure.location if failure else None,
     )
 
 

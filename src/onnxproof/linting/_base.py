@@ -66,7 +66,7 @@ class NodeWhere(TypedDict):
 
 def node_location(node: onnx.NodeProto) -> NodeWhere:
     """``node`` and, where the exporter recorded it, ``module`` (the PyTorch module path)."""
-    from onnxproof.verification.localize import node_module_paths
+    from onnxproof.checking import node_module_paths
 
     paths = node_module_paths(node)
     return NodeWhere(node=node.name or None, module=paths[-1] if paths else None)

@@ -3,25 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from collections.abc import Sequence
 
 from onnxproof.linting._base import make_finding
-from onnxproof.results import ExportAttempt, Finding
+from onnxproof.results import ExportResult, ExportWarning, Finding
 from onnxproof.specs import Severity
 
 
-def export_findings(
-    *,
-    training_modules: Sequence[str],
-    built_here: bool = False,
-    attempts: Sequence[ExportAttempt],
-    warnings_seen: Sequence[warnings.WarningMessage],
-    exporter: str,
-    opset_requested: int,
-    opset_written: int,
-    data_dependent_locations: Sequence[str | None] = (),
-) -> tuple[Finding, ...]:
+def export_findings(result: ExportResult, *, built_here: bool = False) -> tuple[Finding, ...]:
+    """Findings over an export record: training mode, fallback, what tracing froze, opset."""
+    training_modules = result.training_modules
+    attempts = result.attempts
+    exporter = result.exporter or "?"
+    data_dependent_locations = [a.location for a in attempts if a.data_dependent]
     findings: list[Finding] = []
     if training_modules:
         shown = ", ".join(training_modules[:8]) + (" …" if len(training_modules) > 8 else "")
@@ -45,7 +39,7 @@ def export_findings(
                 f"{first.strategy} failed ({first.error}); the file was written by {exporter}",
             )
         )
-    traced = tracer_findings(warnings_seen)
+    traced = tracer_findings(result.warnings)
     seen = {f.location for f in traced if f.code == "traced-control-flow"}
     for location in data_dependent_locations:
         if location in seen:
@@ -60,22 +54,23 @@ def export_findings(
             )
         )
     findings.extend(traced)
-    if opset_written != opset_requested:
+    if result.opset_written is not None and result.opset_written != result.opset_requested:
         findings.append(
             make_finding(
                 "opset-changed",
-                f"asked for opset {opset_requested}, the {exporter} exporter wrote {opset_written}",
+                f"asked for opset {result.opset_requested}, the {exporter} exporter wrote "
+                f"{result.opset_written}",
             )
         )
     return tuple(findings)
 
 
-def tracer_findings(warnings_seen: Sequence[warnings.WarningMessage]) -> list[Finding]:
+def tracer_findings(warnings_seen: Sequence[ExportWarning]) -> list[Finding]:
     """TracerWarnings: a tensor became a Python bool (control flow) or number (a constant)."""
     findings: list[Finding] = []
     seen: set[tuple[str, str]] = set()
     for w in warnings_seen:
-        if w.category.__name__ != "TracerWarning":
+        if w.category != "TracerWarning":
             continue
         text = str(w.message)
         if "Python boolean" in text:
@@ -86,7 +81,7 @@ def tracer_findings(warnings_seen: Sequence[warnings.WarningMessage]) -> list[Fi
             code = "traced-constant"
         else:
             continue
-        location = f"{w.filename}:{w.lineno}"
+        location = w.location
         if (code, location) in seen:
             continue
         seen.add((code, location))

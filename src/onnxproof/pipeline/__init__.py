@@ -90,12 +90,18 @@ def export(
     mode under no_grad; raises ExportError when no exporter can."""
     from onnxproof.exporting import export_model
     from onnxproof.pipeline._context import prepare
-    from onnxproof.pipeline._export import choose_opset, eval_mode_kept, export_args, output_path
+    from onnxproof.pipeline._export import (
+        choose_opset,
+        eval_mode_kept,
+        export_args,
+        output_path,
+        with_findings,
+    )
 
     loaded, specs = prepare(model, example_inputs, inputs, weights)
     chosen, _ = choose_opset(opset, ())
     with eval_mode_kept(loaded.module) as training:
-        return export_model(
+        result = export_model(
             loaded.module,
             specs,
             output_path(output, loaded.reference),
@@ -108,6 +114,7 @@ def export(
             built_here=loaded.built_here,
             exported_program=loaded.exported_program,
         )
+    return with_findings(result, built_here=loaded.built_here)
 
 
 @_model_code_guarded

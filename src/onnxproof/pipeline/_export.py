@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -86,11 +87,19 @@ def export_step(
             ctx.findings.append(make_finding("export-failed", str(exc)))
             ctx.record("export", "fail", exc.message)
             return False
+    ctx.export = with_findings(ctx.export, built_here=ctx.loaded.built_here)
     ctx.onnx_path = ctx.export.onnx_path
     ctx.opset_reason = opset_reason_after(reason, ctx.export.exporter)
     ctx.findings.extend(ctx.export.findings)
     ctx.record("export", "pass")
     return True
+
+
+def with_findings(result: ExportResult, *, built_here: bool) -> ExportResult:
+    """The export record with the lint stage's findings over it."""
+    from onnxproof.linting.export_rules import export_findings
+
+    return dataclasses.replace(result, findings=export_findings(result, built_here=built_here))
 
 
 def failed_export(

@@ -16,9 +16,16 @@ def checked(
     specs: tuple[TensorSpec, ...] | None = None,
     fail_on: Severity | str = Severity.ERROR,
 ) -> CheckReport:
-    """onnx.checker, shape inference and model info, then the graph and target lint rules."""
-    from onnxproof.checking import check_model
+    """onnx.checker, shape inference and model info, then the graph and target lint rules, then
+    the verdict over both. The file is read once."""
+    from onnxproof.checking import check_model, read_model
+    from onnxproof.linting import lint_graph, load_target
 
-    report = check_model(path, targets=targets, specs=specs)
-    status = status_from(report.findings, checks_passed=report.passed, fail_on=fail_on)
-    return dataclasses.replace(report, status=status)
+    for name in targets:
+        load_target(name)  # an unknown target is a usage error before any work
+    model = read_model(path)
+    report = check_model(path, model)
+    info = report.info
+    findings = lint_graph(model, info, targets=targets, specs=specs) if info else ()
+    status = status_from(findings, checks_passed=report.passed, fail_on=fail_on)
+    return dataclasses.replace(report, targets=tuple(targets), findings=findings, status=status)

@@ -17,6 +17,18 @@ class ExportAttempt(_Record):
     ok: bool
     seconds: float
     error: str | None = None
+    #: The failure was a branch on tensor values the exporter refused, at ``location``.
+    data_dependent: bool = False
+    location: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExportWarning(_Record):
+    """A Python warning the exporter raised (a TracerWarning says what tracing froze)."""
+
+    category: str
+    message: str
+    location: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -36,6 +48,8 @@ class ExportResult(_Record):
     findings: tuple[Finding, ...]
     log: tuple[str, ...]
     seconds: float
+    #: Warnings of the attempt that wrote the file (the lint stage reads them).
+    warnings: tuple[ExportWarning, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

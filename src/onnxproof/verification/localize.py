@@ -9,7 +9,6 @@ one ONNX Runtime run; PyTorch's side is one forward pass with hooks.
 
 from __future__ import annotations
 
-import ast
 import os
 import tempfile
 from collections.abc import Callable
@@ -18,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import onnx
 
+from onnxproof.checking import node_module_paths
 from onnxproof.results import Localization, ModuleError
 from onnxproof.verification.metrics import compare
 from onnxproof.verification.tolerance import TolerancePolicy
@@ -27,25 +27,6 @@ from onnxproof.verification.tolerance import TolerancePolicy
 class _Boundary:
     nodes: tuple[str, ...]
     outputs: tuple[str, ...]  # values leaving the module, in production order
-
-
-def node_module_paths(node: onnx.NodeProto) -> list[str]:
-    """Module paths (outermost first, root excluded) a node belongs to."""
-    for prop in node.metadata_props:
-        if prop.key == "pkg.torch.onnx.name_scopes":
-            try:
-                scopes = ast.literal_eval(prop.value)
-            except (ValueError, SyntaxError):
-                return []
-            return [s for s in scopes[1:-1] if s]
-    if node.name.startswith("/"):
-        paths: list[str] = []
-        for segment in node.name.split("/")[1:-1]:
-            if paths and not segment.startswith(paths[-1] + "."):
-                segment = f"{paths[-1]}.{segment}"
-            paths.append(segment)
-        return paths
-    return []
 
 
 def module_boundaries(model: onnx.ModelProto) -> dict[str, _Boundary]:
