@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,6 @@ def export_model(
     opset: int = DEFAULT_OPSET,
     verbose: bool = False,
     training_modules: tuple[str, ...] | None = None,
-    built_here: bool = False,
     exported_program: Any = None,
 ) -> ExportResult:
     """Export ``module`` in eval mode under no_grad to ``output``; raise ExportError if impossible."""
@@ -72,26 +72,9 @@ def export_model(
             opset=opset,
             exported_program=exported_program,
         )
-        outcomes: list[AttemptOutcome] = []
-        log_lines: list[str] = []
-        warnings_seen: list[Any] = []
         with tempfile.TemporaryDirectory(prefix="onnxproof-") as workdir:
-            for strategy in strategies_for(exporter):
-                with capture_console(enabled=not verbose) as captured:
-                    outcome = strategy.attempt(request, Path(workdir) / f"{strategy.name}.onnx")
-                # An exporter may catch a Ctrl-C and go on to its own fallback: stop here.
-                raise_if_interrupted()
-                log_lines += [f"[{strategy.name}] {line}" for line in captured.lines]
-                outcomes.append(outcome)
-                if outcome.path is not None:
-                    warnings_seen = captured.warnings
-                    break
-            attempts = tuple(_attempt_record(o) for o in outcomes)
-            success = next((o for o in outcomes if o.path is not None), None)
-            if success is None or success.path is None:
-                error = _export_error(outcomes, opset, attempts)
-                error.log = tuple(log_lines)
-                raise error
+            chain = _run_chain(request, exporter, verbose, Path(workdir))
+            success = chain.success
             model = onnx.load(str(success.path))
             written = _default_opset(model)
             metadata = {
@@ -111,7 +94,7 @@ def export_model(
     return ExportResult(
         onnx_path=str(destination),
         exporter=success.strategy,
-        attempts=attempts,
+        attempts=chain.attempts,
         opset_requested=opset,
         opset_written=written,
         external_data_file=data_file,
@@ -119,17 +102,52 @@ def export_model(
         output_names=output_names,
         training_modules=training_modules,
         findings=(),
-        log=tuple(log_lines),
+        log=chain.log,
         seconds=time.perf_counter() - start,
-        warnings=tuple(
-            ExportWarning(
-                category=w.category.__name__,
-                message=str(w.message),
-                location=f"{w.filename}:{w.lineno}",
-            )
-            for w in warnings_seen
-        ),
+        warnings=chain.warnings,
     )
+
+
+@dataclass(frozen=True)
+class _Chain:
+    """What the strategy chain did: every attempt, the one that wrote a file, what it said."""
+
+    attempts: tuple[ExportAttempt, ...]
+    success: AttemptOutcome
+    log: tuple[str, ...]
+    warnings: tuple[ExportWarning, ...]
+
+
+def _run_chain(request: ExportRequest, exporter: str, verbose: bool, workdir: Path) -> _Chain:
+    """Try each strategy in order until one writes a file; raise ExportError when none does."""
+    outcomes: list[AttemptOutcome] = []
+    log_lines: list[str] = []
+    warnings_seen: list[Any] = []
+    for strategy in strategies_for(exporter):
+        with capture_console(enabled=not verbose) as captured:
+            outcome = strategy.attempt(request, workdir / f"{strategy.name}.onnx")
+        # An exporter may catch a Ctrl-C and go on to its own fallback: stop here.
+        raise_if_interrupted()
+        log_lines += [f"[{strategy.name}] {line}" for line in captured.lines]
+        outcomes.append(outcome)
+        if outcome.path is not None:
+            warnings_seen = captured.warnings
+            break
+    attempts = tuple(_attempt_record(o) for o in outcomes)
+    success = next((o for o in outcomes if o.path is not None), None)
+    if success is None:
+        error = _export_error(outcomes, request.opset, attempts)
+        error.log = tuple(log_lines)
+        raise error
+    warnings = tuple(
+        ExportWarning(
+            category=w.category.__name__,
+            message=str(w.message),
+            location=f"{w.filename}:{w.lineno}",
+        )
+        for w in warnings_seen
+    )
+    return _Chain(attempts=attempts, success=success, log=tuple(log_lines), warnings=warnings)
 
 
 def example_args(specs: tuple[TensorSpec, ...], feeds: dict[str, Any]) -> tuple[torch.Tensor, ...]:

@@ -111,7 +111,6 @@ def export(
             opset=chosen,
             verbose=verbose,
             training_modules=training,
-            built_here=loaded.built_here,
             exported_program=loaded.exported_program,
         )
     return with_findings(result, built_here=loaded.built_here)

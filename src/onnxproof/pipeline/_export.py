@@ -79,7 +79,6 @@ def export_step(
                 opset=opset,
                 verbose=options.verbose,
                 training_modules=training,
-                built_here=ctx.loaded.built_here,
                 exported_program=ctx.loaded.exported_program,
             )
         except ExportError as exc:
