@@ -42,3 +42,23 @@ def test_onnxruntime_session_closes(tmp_path) -> None:  # type: ignore[no-untype
         assert session.providers == ("CPUExecutionProvider",)  # type: ignore[attr-defined]
     with pytest.raises(RuntimeError, match="closed"):
         session.infer({"input": np.zeros((1, 10), dtype=np.float32)})
+
+
+def test_runtime_errors_are_raised_not_logged(tmp_path, capfd) -> None:  # type: ignore[no-untyped-def]
+    import onnx
+    from onnx import TensorProto, helper
+
+    shape = helper.make_tensor("shape", TensorProto.INT64, [2], [2, 5])
+    graph = helper.make_graph(
+        [helper.make_node("Reshape", ["x", "shape"], ["y"], name="rs")],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 5])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 5])],
+        [shape],
+    )
+    path = tmp_path / "rs.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)]), str(path))
+    with runtimes.get("onnxruntime").load(str(path)) as session:
+        with pytest.raises(Exception, match="cannot be reshaped"):
+            session.infer({"x": np.zeros((3, 5), dtype=np.float32)})
+    assert "onnxruntime" not in capfd.readouterr().err  # ONNX Runtime's own log stays quiet

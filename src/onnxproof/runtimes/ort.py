@@ -12,7 +12,11 @@ class OrtSession(Session):
         import onnxruntime as ort
 
         options = ort.SessionOptions()
-        options.log_severity_level = 3  # errors only; warnings would reach the user's terminal
+        # Fatal only: a failing run's error comes back as the exception onnxproof reports (once,
+        # explained); ONNX Runtime's own log lines would reach the user's terminal raw.
+        options.log_severity_level = 4
+        self._run_options = ort.RunOptions()
+        self._run_options.log_severity_level = 4
         self._session: ort.InferenceSession | None = ort.InferenceSession(
             model_path, options, providers=providers
         )
@@ -35,7 +39,7 @@ class OrtSession(Session):
     def _infer(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         if self._session is None:
             raise RuntimeError("the ONNX Runtime session was closed")
-        values = self._session.run(None, {n: feeds[n] for n in self._inputs})
+        values = self._session.run(None, {n: feeds[n] for n in self._inputs}, self._run_options)
         return {n: np.asarray(v) for n, v in zip(self._outputs, values, strict=True)}
 
 
