@@ -20,7 +20,7 @@ def test_noise_is_stochastic_and_nondeterministic(tmp_path: Path) -> None:
     assert codes.get("stochastic-op") == "error" and codes.get("nondeterministic") == "error"
     assert report.status == "fail"
     messages = [f.message for f in report.findings if f.code == "nondeterministic"]
-    assert any("onnxruntime" in m for m in messages) and any("PyTorch" in m for m in messages)
+    assert any("ort-cpu" in m for m in messages) and any("PyTorch" in m for m in messages)
 
 
 def test_clean_model_is_deterministic(tmp_path: Path) -> None:

@@ -84,7 +84,7 @@ def test_missing_runtime_is_a_row_and_could_not_judge(
 
     path = tmp_path / "s.onnx"
     onnxproof.export(models.SimpleNet(), inputs=["input:float32[batch,10]"], output=path)
-    monkeypatch.setitem(runtimes.REGISTRY, "onnxruntime", "onnxproof.runtimes._absent:Absent")
+    monkeypatch.setitem(runtimes.REGISTRY, "ort-cpu", "onnxproof.runtimes._absent:Absent")
     report = onnxproof.verify(models.SimpleNet(), path, inputs=["input:float32[batch,10]"])
     assert report.status == "error"
     assert report.verification is not None and not report.verification.available

@@ -36,7 +36,7 @@ def test_onnxruntime_session_closes(tmp_path) -> None:  # type: ignore[no-untype
 
     path = tmp_path / "s.onnx"
     onnxproof.export(models.SimpleNet(), inputs=["input:float32[batch,10]"], output=path)
-    with runtimes.get("onnxruntime").load(str(path)) as session:
+    with runtimes.get("ort-cpu").load(str(path)) as session:
         out = session.infer({"input": torch.randn(3, 10).numpy()})
         assert out["output"].shape == (3, 3)
         assert session.providers == ("CPUExecutionProvider",)  # type: ignore[attr-defined]
@@ -58,7 +58,7 @@ def test_runtime_errors_are_raised_not_logged(tmp_path, capfd) -> None:  # type:
     )
     path = tmp_path / "rs.onnx"
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)]), str(path))
-    with runtimes.get("onnxruntime").load(str(path)) as session:
+    with runtimes.get("ort-cpu").load(str(path)) as session:
         with pytest.raises(Exception, match="cannot be reshaped"):
             session.infer({"x": np.zeros((3, 5), dtype=np.float32)})
     assert "onnxruntime" not in capfd.readouterr().err  # ONNX Runtime's own log stays quiet

@@ -21,7 +21,7 @@ from onnxproof.runtimes import Session
 log = logging.getLogger(__name__)
 
 #: The runtime every file is verified on today.
-CANDIDATE = "onnxruntime"
+CANDIDATE = "ort-cpu"
 
 
 def check_step(ctx: RunContext, path: str) -> bool:

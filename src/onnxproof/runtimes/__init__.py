@@ -10,7 +10,7 @@ from onnxproof.runtimes._base import Availability, Runtime, Session
 
 #: name → "module:Class". Modules import lazily so a missing package never breaks the others.
 REGISTRY: dict[str, str] = {
-    "onnxruntime": "onnxproof.runtimes.ort:OrtCpu",
+    "ort-cpu": "onnxproof.runtimes.ort:OrtCpu",
     "torch": "onnxproof.runtimes.torch_eager:TorchEager",
 }
 

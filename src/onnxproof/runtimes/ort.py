@@ -46,7 +46,7 @@ class OrtSession(Session):
 class OrtCpu(Runtime):
     """ONNX Runtime with the CPU execution provider."""
 
-    name = "onnxruntime"
+    name = "ort-cpu"
     providers = ["CPUExecutionProvider"]
 
     @classmethod
