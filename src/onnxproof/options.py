@@ -38,6 +38,8 @@ class VerifyOptions:
     localize: bool | None = None
     #: Folder to save every generated case into (one .npz per case, replayable with ``data=``).
     save_inputs: str | Path | None = None
+    #: Runtimes to verify on, each against PyTorch; the first is the primary (data, localize).
+    runtimes: Sequence[str] = ("ort-cpu",)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -68,6 +70,7 @@ class RunKeywords(TypedDict, total=False):
     targets: Sequence[str]
     localize: bool | None
     save_inputs: str | Path | None
+    runtimes: Sequence[str]
     data: Any
     batch_size: int
     max_samples: int | None

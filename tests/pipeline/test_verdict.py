@@ -178,3 +178,38 @@ def test_unknown_tol_output_is_a_usage_error(tmp_path: Path) -> None:
             output=tmp_path / "s.onnx",
             tolerances={"logits": (1e-3, 1e-2)},
         )
+
+
+def test_every_runtime_is_judged_and_a_missing_one_is_a_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from onnxproof import runtimes
+
+    monkeypatch.setitem(runtimes.REGISTRY, "ghost", "onnxproof.runtimes._absent:Ghost")
+    clean = onnxproof.run(
+        models.SimpleNet(),
+        inputs=["input:float32[batch,10]"],
+        output=tmp_path / "s.onnx",
+        runtimes=["ort-cpu", "ort-cpu-noopt", "ghost"],
+    )
+    assert [(r.runtime, r.available, r.passed) for r in clean.runtimes] == [
+        ("ort-cpu", True, True),
+        ("ort-cpu-noopt", True, True),
+        ("ghost", False, False),
+    ]
+    assert clean.status == "pass"  # two runtimes judged; the missing one is a row
+    assert "could not judge" not in _text(clean) and "ghost" in _text(clean)
+    planted = onnxproof.run(
+        models.ExportOnlyDivergence(),
+        inputs=["x:float32[batch,10]"],
+        output=tmp_path / "p.onnx",
+        runtimes=["ort-cpu", "ort-cpu-noopt"],
+    )
+    assert planted.status == "fail" and not any(r.passed for r in planted.runtimes)
+    mismatches = [f.message for f in planted.findings if f.code == "output-mismatch"]
+    assert any("ort-cpu-noopt" in m for m in mismatches) and len(mismatches) == 2
+    nothing = onnxproof.verify(
+        models.SimpleNet(), tmp_path / "s.onnx", inputs=["input:float32[batch,10]"],
+        runtimes=["ghost"],
+    )  # fmt: skip
+    assert nothing.status == "error"

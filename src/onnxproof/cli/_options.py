@@ -120,6 +120,14 @@ def run_options(func: F) -> F:
         [
             _targets,
             click.option(
+                "-r",
+                "--runtime",
+                "runtimes",
+                multiple=True,
+                metavar="NAME",
+                help="Runtime to verify on (repeatable; default ort-cpu). The first is the primary: data and localization run there.",
+            ),
+            click.option(
                 "--localize/--no-localize",
                 default=None,
                 help="Find the first PyTorch module whose output diverges (default: when an output fails).",

@@ -50,6 +50,8 @@ def library_keywords(options: dict[str, Any], progress: Any) -> dict[str, Any]:
     keywords = {k: v for k, v in options.items() if k != "debug"}
     keywords["tolerances"] = parse_tolerances(keywords.pop("tolerances", ()))
     keywords["targets"] = tuple(keywords.get("targets", ()))
+    if not keywords.get("runtimes"):
+        keywords.pop("runtimes", None)  # the library's default
     keywords["progress"] = progress if keywords.get("data") else None
     return keywords
 

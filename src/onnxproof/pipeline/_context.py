@@ -44,6 +44,8 @@ class RunContext:
     onnx_path: str | None = None
     check: CheckReport | None = None
     parity: ParityReport | None = None
+    #: Parity on every runtime asked for, the primary (``parity``) first.
+    runtime_reports: list[ParityReport] = field(default_factory=list)
     dataset: Any = None  # verification.dataset.DatasetOutcome
     data_batches: Any = None  # (description, total, batch iterator) opened before export
     localization: Localization | None = None

@@ -30,6 +30,7 @@ def finish(ctx: RunContext) -> RunReport:
         opset_reason=ctx.opset_reason,
         check=ctx.check,
         verification=ctx.parity,
+        runtimes=tuple(ctx.runtime_reports),
         data=ctx.dataset.report if ctx.dataset is not None else None,
         localization=ctx.localization,
         findings=tuple(findings),
@@ -42,17 +43,21 @@ def result_findings(ctx: RunContext) -> tuple[Finding, ...]:
     """Findings over the parity results; only a failed parity reads the graph (baked sizes)."""
     from onnxproof.linting.parity_rules import fixed_dynamic_dims, parity_findings
 
-    parity = ctx.parity
-    if parity is None or not parity.available:
+    reports = [r for r in ctx.runtime_reports if r.available]
+    if not reports:
         return ()
     graph = None
-    if not parity.passed and ctx.onnx_path is not None:
+    if not all(r.passed for r in reports) and ctx.onnx_path is not None:
         import onnx
 
         graph = onnx.load(ctx.onnx_path, load_external_data=False)
     # Dims the graph already shows fixed are reported by the graph rule; not twice.
-    known = fixed_dynamic_dims(ctx.specs, ctx.check.info if ctx.check else None)
-    return parity_findings(parity, graph, known)
+    known = tuple(fixed_dynamic_dims(ctx.specs, ctx.check.info if ctx.check else None))
+    findings: list[Finding] = []
+    for index, report in enumerate(reports):
+        # A baked size is a property of the file: diagnosed once, on the first runtime that ran.
+        findings.extend(parity_findings(report, graph, known, diagnose_baked=index == 0))
+    return tuple(findings)
 
 
 def spec_findings(specs: tuple[TensorSpec, ...]) -> tuple[Finding, ...]:

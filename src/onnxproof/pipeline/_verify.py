@@ -15,7 +15,7 @@ from typing import Any
 
 from onnxproof.errors import OnnxproofError, UsageError
 from onnxproof.pipeline._context import RunContext
-from onnxproof.results import ParityReport
+from onnxproof.results import ParityReport, StepState
 from onnxproof.runtimes import Session
 
 log = logging.getLogger(__name__)
@@ -52,13 +52,13 @@ def check_step(ctx: RunContext, path: str) -> bool:
 
 
 @dataclass
-class Sessions:
-    """The reference and the candidate; the candidate is None when its runtime could not load."""
+class Candidate:
+    """One runtime under test; ``session`` is None when it is missing or rejected the file."""
 
-    reference: Session
-    candidate: Session | None
-    runtime: Any
-    #: Why there is no candidate: the runtime is missing (could not judge) ...
+    name: str
+    runtime: Any = None
+    session: Session | None = None
+    #: Why there is no session: the runtime is missing (could not judge) ...
     missing: str | None = None
     #: ... or it rejected the file (the file does not run where it will be deployed).
     load_error: str | None = None
@@ -68,11 +68,23 @@ class Sessions:
         return self.missing or self.load_error
 
 
+@dataclass
+class Sessions:
+    """The PyTorch reference and every runtime under test; the first is the primary one (data
+    and localization run there)."""
+
+    reference: Session
+    candidates: list[Candidate]
+
+    @property
+    def primary(self) -> Candidate:
+        return self.candidates[0]
+
+
 @contextlib.contextmanager
 def opened(ctx: RunContext, path: str) -> Iterator[Sessions]:
-    """Open both sides through the runtime registry and close them after."""
+    """Open the reference and each runtime through the registry; close them all after."""
     from onnxproof import runtimes
-    from onnxproof.verification._explain import explain_load_error
 
     info = ctx.check.info if ctx.check else None
     reference_runtime = runtimes.get(
@@ -81,75 +93,101 @@ def opened(ctx: RunContext, path: str) -> Iterator[Sessions]:
         input_names=tuple(t.name for t in info.inputs) if info else (),
         output_names=tuple(t.name for t in info.outputs) if info else (),
     )
-    with reference_runtime.load(path) as reference:
-        try:
-            runtime = runtimes.get(CANDIDATE)
-        except OnnxproofError as exc:
-            yield Sessions(reference, None, None, missing=str(exc))
-            return
-        try:
-            candidate = runtime.load(path)
-        except Exception as exc:  # the runtime rejects the file: a row, not a crash
-            reason = f"{runtime.name} could not load the model: {explain_load_error(str(exc))}"
-            yield Sessions(reference, None, runtime, load_error=reason)
-            return
-        with candidate:
-            yield Sessions(reference, candidate, runtime)
+    with contextlib.ExitStack() as stack:
+        reference = stack.enter_context(reference_runtime.load(path))
+        candidates = []
+        for name in ctx.verify_options.runtimes:
+            candidate = _open_candidate(name, path)
+            if candidate.session is not None:
+                stack.enter_context(candidate.session)
+            candidates.append(candidate)
+        yield Sessions(reference, candidates)
+
+
+def _open_candidate(name: str, path: str) -> Candidate:
+    from onnxproof import runtimes
+    from onnxproof.verification._explain import explain_load_error
+
+    try:
+        runtime = runtimes.get(name)
+    except OnnxproofError as exc:
+        return Candidate(name, missing=str(exc))
+    try:
+        return Candidate(name, runtime, runtime.load(path))
+    except Exception as exc:  # the runtime rejects the file: a row, not a crash
+        reason = f"{name} could not load the model: {explain_load_error(str(exc))}"
+        return Candidate(name, runtime, load_error=reason)
 
 
 def parity_step(ctx: RunContext, sessions: Sessions) -> None:
-    """Every generated case through both sides; the cases are saved first when asked."""
+    """Every generated case through the reference and each runtime; the cases are saved first
+    when asked."""
     from onnxproof.data import synthetic_cases
+    from onnxproof.linting._base import make_finding
     from onnxproof.verification import verify_parity
 
     options = ctx.verify_options
-    cases = synthetic_cases(ctx.specs, seed=options.seed)
     if options.save_inputs is not None:
         from onnxproof.data.replay import save_cases
 
         save_cases(synthetic_cases(ctx.specs, seed=options.seed), Path(options.save_inputs))
-    with ctx.timed("verify", "verifying generated cases"):
-        if sessions.candidate is None:
-            ctx.parity = unavailable(CANDIDATE, ctx, sessions)
-        else:
-            ctx.parity = verify_parity(
-                sessions.reference,
-                sessions.candidate,
-                cases,
-                specs=ctx.specs,
-                policy=ctx.policy,
-                runtime=sessions.runtime.name,
+    reports = []
+    for candidate in sessions.candidates:
+        if candidate.load_error is not None:
+            ctx.findings.append(make_finding("runtime-failure", candidate.load_error))
+        with ctx.timed("verify", f"verifying generated cases on {candidate.name}"):
+            if candidate.session is None:
+                reports.append(unavailable(candidate, ctx))
+                continue
+            reports.append(
+                verify_parity(
+                    sessions.reference,
+                    candidate.session,
+                    synthetic_cases(ctx.specs, seed=options.seed),
+                    specs=ctx.specs,
+                    policy=ctx.policy,
+                    runtime=candidate.name,
+                )
             )
-    parity = ctx.parity
-    if sessions.load_error is not None:
-        from onnxproof.linting._base import make_finding
-
-        ctx.findings.append(make_finding("runtime-failure", sessions.load_error))
-        ctx.record("parity", "fail", sessions.load_error)
-    elif not parity.available:
-        ctx.record("parity", "error", parity.unavailable_reason or "")
-    elif parity.compared_elements == 0 and parity.passed:
-        ctx.record(
-            "parity", "error", "nothing was compared: every output had 0 elements in every case"
-        )
-    else:
-        ctx.record("parity", "pass" if parity.passed else "fail")
+    ctx.runtime_reports = reports
+    ctx.parity = reports[0]
+    state, detail = parity_state(reports)
+    ctx.record("parity", state, detail)
 
 
-def unavailable(runtime: str, ctx: RunContext, sessions: Sessions) -> ParityReport:
+def parity_state(reports: list[ParityReport]) -> tuple[StepState, str]:
+    """Fail when any runtime ran and disagreed (or rejected the file); could not judge only
+    when no runtime could."""
+    failed = [
+        r.load_error or f"{r.runtime} disagrees with {r.reference}"
+        for r in reports
+        if r.load_error or (r.available and not r.passed)
+    ]
+    judged = [r for r in reports if r.available and r.passed and r.compared_elements]
+    missing = [f"{r.runtime}: {r.unavailable_reason}" for r in reports if not r.available]
+    if failed:
+        return "fail", "; ".join(failed)
+    if judged:
+        return "pass", "; ".join(f"not run on {m}" for m in missing)
+    if missing:
+        return "error", "; ".join(missing)
+    return "error", "nothing was compared: every output had 0 elements in every case"
+
+
+def unavailable(candidate: Candidate, ctx: RunContext) -> ParityReport:
     """The row of a runtime that ran nothing: missing (could not judge) or rejecting the file."""
     atol, rtol = ctx.policy.headline()
     return ParityReport(
-        runtime=runtime,
+        runtime=candidate.name,
         reference="torch",
         passed=False,
         atol=atol,
         rtol=rtol,
         cases=(),
         outputs=(),
-        available=sessions.missing is None,
-        unavailable_reason=sessions.missing,
-        load_error=sessions.load_error,
+        available=candidate.missing is None,
+        unavailable_reason=candidate.missing,
+        load_error=candidate.load_error,
     )
 
 
@@ -159,10 +197,11 @@ def determinism_step(ctx: RunContext, sessions: Sessions) -> None:
     from onnxproof.linting.parity_rules import nondeterminism_finding
     from onnxproof.verification.determinism import differing_outputs
 
-    if sessions.candidate is None or ctx.parity is None or not ctx.parity.cases:
+    primary = sessions.primary
+    if primary.session is None or ctx.parity is None or not ctx.parity.cases:
         return
     first = next(iter(synthetic_cases(ctx.specs, seed=ctx.verify_options.seed, draws=("normal",))))
-    named = ((sessions.runtime.name, sessions.candidate), ("eval-mode PyTorch", sessions.reference))
+    named = ((primary.name, primary.session), ("eval-mode PyTorch", sessions.reference))
     with ctx.timed("verify", "repeating the first case"):
         for name, session in named:
             try:
@@ -209,9 +248,10 @@ def data_step(ctx: RunContext, sessions: Sessions) -> None:
     from onnxproof.linting.parity_rules import data_findings
     from onnxproof.verification.dataset import verify_dataset
 
-    if ctx.data_batches is None or sessions.candidate is None:
+    primary = sessions.primary
+    if ctx.data_batches is None or primary.session is None:
         if ctx.data_options.data is not None:
-            ctx.record("data", "not-run", sessions.reason or "the file did not load")
+            ctx.record("data", "not-run", primary.reason or "the file did not load")
         return
     source, total, batches = ctx.data_batches
     report_progress = ctx.data_options.progress
@@ -223,12 +263,12 @@ def data_step(ctx: RunContext, sessions: Sessions) -> None:
     with ctx.timed("data", "verifying the data"):
         ctx.dataset = verify_dataset(
             sessions.reference,
-            sessions.candidate,
+            primary.session,
             batches,
             source=source,
             specs=ctx.specs,
             policy=ctx.policy,
-            runtime=sessions.runtime.name,
+            runtime=primary.name,
             task=ctx.data_options.task,
             progress=progress,
         )
@@ -247,10 +287,10 @@ def localize_step(ctx: RunContext, sessions: Sessions, path: str) -> None:
     from onnxproof.verification.localize import localize
 
     chosen = feeds_to_localize(ctx)
-    if chosen is None or sessions.candidate is None:
+    if chosen is None or sessions.primary.session is None:
         return
     label, feeds = chosen
-    runtime = sessions.runtime
+    runtime = sessions.primary.runtime
     with ctx.timed("localize", "localizing the divergence"):
         full = onnx.load(path)  # with its weights: the instrumented copy must run
         ctx.localization = localize(

@@ -201,8 +201,8 @@ def render_run(report: RunReport) -> list[str]:
     parts = [paint(f"onnxproof · {report.model}", "bold"), *render_exported(report)]
     if report.check is not None:
         parts += render_check(report.check, with_info=False)
-    if report.verification is not None:
-        parts += render_parity(report.verification)
+    for parity in report.runtimes or ([report.verification] if report.verification else []):
+        parts += render_parity(parity)
     if report.data is not None:
         parts += render_data(report.data)
     if report.localization is not None:

@@ -214,7 +214,10 @@ class RunReport(_Record):
     export: ExportResult | None = None
     opset_reason: str | None = None
     check: CheckReport | None = None
+    #: Parity on the primary runtime (the first asked for).
     verification: ParityReport | None = None
+    #: Parity on every runtime asked for, the primary first.
+    runtimes: tuple[ParityReport, ...] = ()
     data: DatasetReport | None = None
     localization: Localization | None = None
     findings: tuple[Finding, ...] = ()

@@ -11,6 +11,7 @@ from onnxproof.runtimes._base import Availability, Runtime, Session
 #: name → "module:Class". Modules import lazily so a missing package never breaks the others.
 REGISTRY: dict[str, str] = {
     "ort-cpu": "onnxproof.runtimes.ort:OrtCpu",
+    "ort-cpu-noopt": "onnxproof.runtimes.ort:OrtCpuNoOpt",
     "torch": "onnxproof.runtimes.torch_eager:TorchEager",
 }
 

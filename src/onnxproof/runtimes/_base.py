@@ -30,6 +30,10 @@ class Session(abc.ABC):
         """Release what the runtime holds (memory, threads, a worker). Safe to call twice."""
         return None  # in-process sessions without native resources hold nothing to release
 
+    def details(self) -> dict[str, str]:
+        """What the runtime really ran with (providers, precision, threads), for the report."""
+        return {}
+
     @property
     @abc.abstractmethod
     def input_names(self) -> tuple[str, ...]: ...

@@ -8,10 +8,12 @@ from onnxproof.runtimes._base import Availability, Runtime, Session
 
 
 class OrtSession(Session):
-    def __init__(self, model_path: str, providers: list[str]) -> None:
+    def __init__(self, model_path: str, providers: list[str], *, optimize: bool = True) -> None:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
+        if not optimize:
+            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
         # Fatal only: a failing run's error comes back as the exception onnxproof reports (once,
         # explained); ONNX Runtime's own log lines would reach the user's terminal raw.
         options.log_severity_level = 4
@@ -36,6 +38,9 @@ class OrtSession(Session):
     def close(self) -> None:
         self._session = None  # the C++ session and its thread pool go with the last reference
 
+    def details(self) -> dict[str, str]:
+        return {"providers": ", ".join(self.providers)}
+
     def _infer(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         if self._session is None:
             raise RuntimeError("the ONNX Runtime session was closed")
@@ -59,3 +64,13 @@ class OrtCpu(Runtime):
 
     def load(self, model_path: str) -> Session:
         return OrtSession(model_path, self.providers)
+
+
+class OrtCpuNoOpt(OrtCpu):
+    """ONNX Runtime CPU with every graph optimization off: when it agrees with PyTorch and
+    ``ort-cpu`` does not, an optimizer fusion is at fault, not the export."""
+
+    name = "ort-cpu-noopt"
+
+    def load(self, model_path: str) -> Session:
+        return OrtSession(model_path, self.providers, optimize=False)
