@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import typing
+
 import torch
 from torch import nn
 
@@ -275,3 +277,30 @@ class SignalsWhileExported(nn.Module):
             name = os.environ.get("ONNXPROOF_TEST_SIGNAL", "SIGINT")
             os.kill(os.getpid(), getattr(signal, name))
         return x * 3
+
+
+class NestedOutputs(nn.Module):
+    """Outputs nested in dicts with a None entry and names that collide once joined by '.'."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(10, 4)
+
+    def forward(self, x: torch.Tensor) -> dict[str, object]:
+        h = self.fc(x)
+        return {"a": {"b": h, "skip": None}, "a.b": h * 2, "pair": (h + 1, h - 1)}
+
+
+class Pair(typing.NamedTuple):
+    logits: torch.Tensor
+    hidden: torch.Tensor
+
+
+class NamedTupleOutputs(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(10, 4)
+
+    def forward(self, x: torch.Tensor) -> Pair:
+        h = self.fc(x)
+        return Pair(logits=h * 3, hidden=h)

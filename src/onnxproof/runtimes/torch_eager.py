@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -11,24 +13,51 @@ from onnxproof.runtimes._base import Availability, Runtime, Session
 
 
 def flatten_outputs(outputs: Any) -> list[tuple[str, Any]]:
-    """Output leaves with stable names: ``output`` / ``output_0..n`` / dict keys joined by '.'."""
-    leaves, _ = torch.utils._pytree.tree_flatten_with_path(outputs)
-    if len(leaves) == 1 and not leaves[0][0]:
-        return [("output", leaves[0][1])]
-    named = []
-    for path, leaf in leaves:
-        parts = [_key_text(k) for k in path]
+    """Output leaves with stable, unique names: ``output`` for a single tensor, ``output_0..n``
+    for a tuple, keys and fields joined by '.' (``logits``, ``aux.0``).
+
+    Walks mappings (``ModelOutput`` of transformers 4.x and 5.x is one: its unset fields are not
+    in it), dataclasses, namedtuples, lists and tuples itself, in the order the exporters' pytree
+    flattening uses, so the i-th leaf is the i-th ONNX output. ``None`` entries are dropped, as
+    the exporters drop them.
+    """
+    named: list[tuple[list[str], Any]] = []
+
+    def walk(value: Any, path: list[str]) -> None:
+        if value is None:
+            return
+        if isinstance(value, torch.Tensor):
+            named.append((path, value))
+        elif isinstance(value, Mapping):
+            for key, item in value.items():
+                walk(item, [*path, str(key)])
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            for f in dataclasses.fields(value):
+                walk(getattr(value, f.name), [*path, f.name])
+        elif isinstance(value, tuple) and hasattr(value, "_fields"):
+            for name in value._fields:
+                walk(getattr(value, name), [*path, name])
+        elif isinstance(value, list | tuple):
+            for index, item in enumerate(value):
+                walk(item, [*path, str(index)])
+        else:
+            named.append((path, value))  # a Python scalar or an opaque object: not a tensor
+
+    walk(outputs, [])
+    if len(named) == 1 and not named[0][0]:
+        return [("output", named[0][1])]
+    result: list[tuple[str, Any]] = []
+    seen: set[str] = set()
+    for parts, leaf in named:
         if parts and parts[0].isdigit():
-            parts[0] = f"output_{parts[0]}"
-        named.append((".".join(parts), leaf))
-    return named
-
-
-def _key_text(key: Any) -> str:
-    for attr in ("key", "idx", "name"):
-        if hasattr(key, attr):
-            return str(getattr(key, attr))
-    return str(key)
+            parts = [f"output_{parts[0]}", *parts[1:]]
+        name = ".".join(parts) or "output"
+        unique, n = name, 1
+        while unique in seen:  # {'a': {'b': x}} and {'a.b': y} would both be "a.b"
+            unique, n = f"{name}_{n}", n + 1
+        seen.add(unique)
+        result.append((unique, leaf))
+    return result
 
 
 def tensor_outputs(outputs: Any) -> dict[str, torch.Tensor]:
