@@ -7,6 +7,7 @@ The folder reads back with ``--data FOLDER`` (arrays named after the inputs, in 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -32,9 +33,15 @@ def save_cases(cases: Iterable[Case], folder: Path) -> list[Path]:
     manifest = []
     for case in cases:
         path = folder / f"case-{case.index:03d}.npz"
-        # Each member is one sample batch as the model is fed: first axis = samples.
+        # Each member is one sample batch as the model is fed: first axis = samples. Written
+        # under a hidden name first, so an interrupted run leaves no half-written case.
         arrays: dict[str, Any] = dict(case.feeds)
-        np.savez(path, **arrays)
+        partial = folder / f".{path.name}.partial.npz"
+        try:
+            np.savez(partial, **arrays)
+            os.replace(partial, path)
+        finally:
+            partial.unlink(missing_ok=True)
         written.append(path)
         manifest.append(
             {"file": path.name, "index": case.index, "sizes": case.sizes, "draw": case.draw}
