@@ -62,3 +62,13 @@ def test_runtime_errors_are_raised_not_logged(tmp_path, capfd) -> None:  # type:
         with pytest.raises(Exception, match="cannot be reshaped"):
             session.infer({"x": np.zeros((3, 5), dtype=np.float32)})
     assert "onnxruntime" not in capfd.readouterr().err  # ONNX Runtime's own log stays quiet
+
+
+def test_gpu_providers_are_unavailable_rows_without_a_gpu_build() -> None:
+    import onnxruntime as ort
+
+    if "CUDAExecutionProvider" in ort.get_available_providers():
+        pytest.skip("this onnxruntime has the CUDA provider: the fallback check applies instead")
+    for name in ("ort-cuda", "ort-tensorrt"):
+        with pytest.raises(RuntimeUnavailable, match="onnxruntime-gpu in an environment of its own"):
+            runtimes.get(name)

@@ -114,6 +114,8 @@ def _open_candidate(name: str, path: str) -> Candidate:
         return Candidate(name, missing=str(exc))
     try:
         return Candidate(name, runtime, runtime.load(path))
+    except OnnxproofError as exc:  # it cannot run here after all (a provider fell back)
+        return Candidate(name, runtime, missing=str(exc))
     except Exception as exc:  # the runtime rejects the file: a row, not a crash
         reason = f"{name} could not load the model: {explain_load_error(str(exc))}"
         return Candidate(name, runtime, load_error=reason)

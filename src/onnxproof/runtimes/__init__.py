@@ -12,6 +12,8 @@ from onnxproof.runtimes._base import Availability, Runtime, Session
 REGISTRY: dict[str, str] = {
     "ort-cpu": "onnxproof.runtimes.ort:OrtCpu",
     "ort-cpu-noopt": "onnxproof.runtimes.ort:OrtCpuNoOpt",
+    "ort-cuda": "onnxproof.runtimes.ort:OrtCuda",
+    "ort-tensorrt": "onnxproof.runtimes.ort:OrtTensorRT",
     "torch": "onnxproof.runtimes.torch_eager:TorchEager",
 }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from onnxproof.errors import RuntimeUnavailable
 from onnxproof.runtimes._base import Availability, Runtime, Session
 
 
@@ -74,3 +75,48 @@ class OrtCpuNoOpt(OrtCpu):
 
     def load(self, model_path: str) -> Session:
         return OrtSession(model_path, self.providers, optimize=False)
+
+
+class OrtCuda(OrtCpu):
+    """ONNX Runtime with the CUDA execution provider (the onnxruntime-gpu package).
+
+    onnxruntime-gpu lists CUDA as *available* even without a GPU, then silently runs on the CPU:
+    the session's real providers are checked, and a fallback means this runtime could not run.
+    """
+
+    name = "ort-cuda"
+    providers = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    _required = "CUDAExecutionProvider"
+    _hint = (
+        "pip install onnxruntime-gpu in an environment of its own (it is the same module as "
+        "onnxruntime and cannot share a venv with it), on a machine with an NVIDIA GPU and CUDA"
+    )
+
+    @classmethod
+    def availability(cls) -> Availability:
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            return Availability(available=False, install_hint=cls._hint)
+        if cls._required not in ort.get_available_providers():
+            return Availability(available=False, install_hint=cls._hint)
+        return Availability(available=True, version=ort.__version__)
+
+    def load(self, model_path: str) -> Session:
+        session = OrtSession(model_path, self.providers)
+        if self._required not in session.providers:
+            session.close()
+            raise RuntimeUnavailable(
+                f"{self.name}: ONNX Runtime fell back to {', '.join(session.providers)} "
+                f"({self._required} did not start: no usable GPU or CUDA libraries)",
+                hint="run on a machine with an NVIDIA GPU, CUDA and cuDNN matching onnxruntime-gpu",
+            )
+        return session
+
+
+class OrtTensorRT(OrtCuda):
+    """ONNX Runtime with the TensorRT execution provider (onnxruntime-gpu and TensorRT)."""
+
+    name = "ort-tensorrt"
+    providers = ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]
+    _required = "TensorrtExecutionProvider"
