@@ -23,13 +23,23 @@ from onnxproof.errors import (
 )
 
 if TYPE_CHECKING:
-    from onnxproof.options import DataOptions, ExportOptions, VerifyOptions
-    from onnxproof.pipeline import check, export, lint, run, verify
-    from onnxproof.results import CheckReport, ExportResult, Finding, ParityReport, RunReport
+    from onnxproof.options import BenchOptions, DataOptions, ExportOptions, VerifyOptions
+    from onnxproof.pipeline import bench, check, export, lint, run, verify
+    from onnxproof.results import (
+        BenchReport,
+        CheckReport,
+        ExportResult,
+        Finding,
+        ParityReport,
+        RunReport,
+    )
     from onnxproof.specs import Severity, TensorSpec, parse_input_spec
 
 # Loaded on first use: `onnxproof check` and `--help` should not pay for what they do not run.
 _LAZY = {
+    "bench": "onnxproof.pipeline",
+    "BenchOptions": "onnxproof.options",
+    "BenchReport": "onnxproof.results",
     "check": "onnxproof.pipeline",
     "export": "onnxproof.pipeline",
     "lint": "onnxproof.pipeline",
@@ -56,6 +66,8 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "BenchOptions",
+    "BenchReport",
     "CheckError",
     "CheckReport",
     "DataError",
@@ -77,6 +89,7 @@ __all__ = [
     "UsageError",
     "VerifyOptions",
     "__version__",
+    "bench",
     "check",
     "export",
     "lint",

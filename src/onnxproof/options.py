@@ -99,3 +99,18 @@ def split_keywords(
         VerifyOptions(**by_record[VerifyOptions]),
         DataOptions(**by_record[DataOptions]),
     )
+
+
+@dataclass(frozen=True, kw_only=True)
+class BenchOptions:
+    """What to time: runtimes, batch sizes, and how long."""
+
+    runtimes: Sequence[str] = ("ort-cpu",)
+    batches: Sequence[int] = (1,)
+    warmup: int = 3
+    #: Fixed number of timed calls per batch; None: as many as fit in ``budget_s``.
+    iterations: int | None = None
+    budget_s: float = 1.0
+    #: Threads for each runtime that takes a setting (torch, ONNX Runtime); None: their default.
+    threads: int | None = None
+    seed: int = 0

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from onnxproof.pipeline._context import RunContext
     from onnxproof.results import CheckReport, ExportResult, Finding, RunReport
 
-__all__ = ["check", "choose_opset", "export", "lint", "run", "verify"]
+__all__ = ["bench", "check", "choose_opset", "export", "lint", "run", "verify"]
 
 
 def choose_opset(requested: int | None, targets: Sequence[str]) -> tuple[int, str]:
@@ -203,3 +203,11 @@ def verify_file(ctx: RunContext, path: str) -> None:
         determinism_step(ctx, sessions)
         data_step(ctx, sessions)
         localize_step(ctx, sessions, path)
+
+
+@_model_code_guarded
+def bench(*args: Any, **kwargs: Any) -> Any:
+    """Latency per runtime and batch size beside each runtime's verdict (``_bench.bench``)."""
+    from onnxproof.pipeline._bench import bench as timed
+
+    return timed(*args, **kwargs)

@@ -19,6 +19,7 @@ from onnxproof.results._base import (
 from onnxproof.results._check import CheckReport, Finding, ModelInfo, TensorInfo
 
 if TYPE_CHECKING:
+    from onnxproof.results._bench import BenchReport, LatencyRow
     from onnxproof.results._run import (
         CaseResult,
         DatasetReport,
@@ -54,14 +55,21 @@ _RUN_RECORDS = {
 }
 
 
+_BENCH_RECORDS = {"BenchReport", "LatencyRow"}
+
+
 def __getattr__(name: str) -> Any:
     if name in _RUN_RECORDS:
         return getattr(importlib.import_module("onnxproof.results._run"), name)
+    if name in _BENCH_RECORDS:
+        return getattr(importlib.import_module("onnxproof.results._bench"), name)
     raise AttributeError(f"module 'onnxproof.results' has no attribute {name!r}")
 
 
 __all__ = [
     "SCHEMA_VERSION",
+    "BenchReport",
+    "LatencyRow",
     "CaseResult",
     "CheckReport",
     "DatasetReport",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,6 +30,12 @@ class Session(abc.ABC):
     def close(self) -> None:
         """Release what the runtime holds (memory, threads, a worker). Safe to call twice."""
         return None  # in-process sessions without native resources hold nothing to release
+
+    def prepared(self, feeds: dict[str, np.ndarray]) -> Callable[[], object]:
+        """A call that runs inference on ``feeds`` with as little of onnxproof around it as the
+        runtime allows: what a benchmark times. Feeds are checked once, here."""
+        self.infer(feeds)
+        return lambda: self._infer(feeds)
 
     def details(self) -> dict[str, str]:
         """What the runtime really ran with (providers, precision, threads), for the report."""

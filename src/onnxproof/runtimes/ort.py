@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from onnxproof.errors import RuntimeUnavailable
@@ -9,10 +11,19 @@ from onnxproof.runtimes._base import Availability, Runtime, Session
 
 
 class OrtSession(Session):
-    def __init__(self, model_path: str, providers: list[str], *, optimize: bool = True) -> None:
+    def __init__(
+        self,
+        model_path: str,
+        providers: list[str],
+        *,
+        optimize: bool = True,
+        threads: int | None = None,
+    ) -> None:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
+        if threads is not None:
+            options.intra_op_num_threads = threads
         if not optimize:
             options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
         # Fatal only: a failing run's error comes back as the exception onnxproof reports (once,
@@ -27,6 +38,7 @@ class OrtSession(Session):
         self._outputs = tuple(o.name for o in self._session.get_outputs())
         #: The providers the session really runs on (a requested one can silently fall back).
         self.providers = tuple(self._session.get_providers())
+        self._threads = str(threads) if threads is not None else "default (physical cores)"
 
     @property
     def input_names(self) -> tuple[str, ...]:
@@ -40,7 +52,14 @@ class OrtSession(Session):
         self._session = None  # the C++ session and its thread pool go with the last reference
 
     def details(self) -> dict[str, str]:
-        return {"providers": ", ".join(self.providers)}
+        return {"providers": ", ".join(self.providers), "threads": self._threads}
+
+    def prepared(self, feeds: dict[str, np.ndarray]) -> Callable[[], object]:
+        self.infer(feeds)
+        session, run_options = self._session, self._run_options
+        assert session is not None
+        ordered = {n: feeds[n] for n in self._inputs}
+        return lambda: session.run(None, ordered, run_options)
 
     def _infer(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         if self._session is None:
@@ -55,6 +74,9 @@ class OrtCpu(Runtime):
     name = "ort-cpu"
     providers = ["CPUExecutionProvider"]
 
+    def __init__(self, threads: int | None = None) -> None:
+        self.threads = threads
+
     @classmethod
     def availability(cls) -> Availability:
         try:
@@ -64,7 +86,7 @@ class OrtCpu(Runtime):
         return Availability(available=True, version=ort.__version__)
 
     def load(self, model_path: str) -> Session:
-        return OrtSession(model_path, self.providers)
+        return OrtSession(model_path, self.providers, threads=self.threads)
 
 
 class OrtCpuNoOpt(OrtCpu):
@@ -74,7 +96,7 @@ class OrtCpuNoOpt(OrtCpu):
     name = "ort-cpu-noopt"
 
     def load(self, model_path: str) -> Session:
-        return OrtSession(model_path, self.providers, optimize=False)
+        return OrtSession(model_path, self.providers, optimize=False, threads=self.threads)
 
 
 class OrtCuda(OrtCpu):
@@ -103,7 +125,7 @@ class OrtCuda(OrtCpu):
         return Availability(available=True, version=ort.__version__)
 
     def load(self, model_path: str) -> Session:
-        session = OrtSession(model_path, self.providers)
+        session = OrtSession(model_path, self.providers, threads=self.threads)
         if self._required not in session.providers:
             session.close()
             raise RuntimeUnavailable(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -102,6 +102,16 @@ class TorchSession(Session):
         """Every submodule's output for these feeds (see ``module_outputs``)."""
         return module_outputs(self._module, [to_tensor(feeds[n]) for n in self._inputs])
 
+    def prepared(self, feeds: dict[str, np.ndarray]) -> Callable[[], object]:
+        self.infer(feeds)
+        module, args = self._module, [to_tensor(feeds[n]) for n in self._inputs]
+
+        def call() -> object:
+            with torch.no_grad():
+                return module(*args)
+
+        return call
+
     def _infer(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         args = [to_tensor(feeds[n]) for n in self._inputs]
         with torch.no_grad():
@@ -125,7 +135,10 @@ class TorchEager(Runtime):
         module: torch.nn.Module | None = None,
         input_names: tuple[str, ...] = (),
         output_names: tuple[str, ...] = (),
+        threads: int | None = None,
     ) -> None:
+        if threads is not None:
+            torch.set_num_threads(threads)
         self._module = module
         self._input_names = input_names
         self._output_names = output_names
