@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -17,20 +18,12 @@ def check_model(
     path: str | Path, *, targets: Sequence[str] = (), specs: tuple[TensorSpec, ...] | None = None
 ) -> CheckReport:
     """Check one file and lint it (per target too). An unreadable file is an InputSpecError."""
-    from onnxproof.linting import lint_graph, load_target
+    from onnxproof.linting import check_findings, lint_graph, load_target
 
     for name in targets:
         load_target(name)  # an unknown target is a usage error before any work
     path = Path(path)
-    if not path.is_file():
-        raise InputSpecError(f"ONNX file {path} does not exist", hint="check the path")
-    try:
-        model = onnx.load(str(path), load_external_data=False)
-    except Exception as exc:
-        raise InputSpecError(
-            f"{path} is not a readable ONNX model: {type(exc).__name__}: {exc}",
-            hint="pass a .onnx file written by an exporter",
-        ) from exc
+    model = read_model(path)
     checker_error = None
     try:
         # The path form follows external data and handles models over 2 GB.
@@ -50,7 +43,7 @@ def check_model(
             inference_passed = False
             inference_error = _explain(model, exc)
     info = model_info(model, path)
-    return CheckReport(
+    report = CheckReport(
         path=str(path),
         checker_passed=checker_error is None,
         checker_error=checker_error,
@@ -58,8 +51,37 @@ def check_model(
         shape_inference_error=inference_error,
         info=info,
         targets=tuple(targets),
-        findings=lint_graph(model, info, targets=targets, specs=specs),
     )
+    findings = lint_graph(model, info, targets=targets, specs=specs, base_dir=path.parent)
+    return dataclasses.replace(report, findings=check_findings(report) + findings)
+
+
+def read_model(path: Path) -> onnx.ModelProto:
+    """The ModelProto in ``path``, without its external data.
+
+    Anything that is not an ONNX model is an InputSpecError: a missing file, zero bytes, bytes
+    that do not parse as a ModelProto, and bytes that parse as an empty one (protobuf reads
+    nothing as a message with every field unset; it has no graph and no IR version).
+    """
+    hint = "pass a .onnx file written by an exporter"
+    if not path.is_file():
+        raise InputSpecError(f"ONNX file {path} does not exist", hint="check the path")
+    try:
+        size = path.stat().st_size
+        model = onnx.load(str(path), load_external_data=False) if size else None
+    except OSError as exc:
+        raise InputSpecError(f"cannot read {path}: {exc.strerror or exc}", hint=hint) from exc
+    except Exception as exc:  # DecodeError, or onnx's own parse errors for text formats
+        reason = f"not a protobuf ModelProto: {type(exc).__name__}: {str(exc)[:200]}"
+        raise InputSpecError(f"{path} is not an ONNX model ({reason})", hint=hint) from exc
+    if model is None:
+        raise InputSpecError(f"{path} is not an ONNX model (zero bytes)", hint=hint)
+    if not model.HasField("graph") and not model.ir_version:
+        raise InputSpecError(
+            f"{path} is not an ONNX model (it parses as an empty ModelProto: no graph, no IR version)",
+            hint=hint,
+        )
+    return model
 
 
 def _explain(model: onnx.ModelProto, exc: BaseException) -> str:
@@ -72,7 +94,8 @@ def _explain(model: onnx.ModelProto, exc: BaseException) -> str:
     if node is None:
         op_types = {n.op_type: n.name for n in model.graph.node}
         node = next(
-            (f"{name or '(unnamed)'} ({op})" for op, name in op_types.items() if op in text), None
+            (f"{name or '(unnamed)'} ({op})" for op, name in op_types.items() if op and op in text),
+            None,
         )
     where = f"node {node}: " if node else ""
     return f"{where}{type(exc).__name__}: {short}"
