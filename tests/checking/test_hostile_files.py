@@ -6,6 +6,7 @@ ONNX model at all is bad input (exit 2); external data is read from the model's 
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Callable
@@ -278,3 +279,27 @@ def test_file_size_counts_only_external_files_inside_the_models_folder(tmp_path:
     onnx.save(model, str(path))
     info = model_info(model, path)
     assert info.file_size == path.stat().st_size + 40
+
+
+def test_strings_that_are_not_utf8_are_read_as_text(tmp_path: Path) -> None:
+    # protobuf hands back a proto2 string field holding bad UTF-8 as bytes; a report of bytes
+    # breaks the rules, the JSON report and the terminal alike.
+    noise = helper.make_node("RandomUniformLike", ["x"], ["y"], name="NOISE")
+    model = _model([noise])
+    helper.set_model_props(model, {"onnxproof.inputs": "SPECS", "author": "AUTHOR"})
+    model.producer_name = "PRODUCER"
+    data = model.SerializeToString()
+    for marker in (b"NOISE", b"SPECS", b"AUTHOR", b"PRODUCER"):
+        data = data.replace(marker, marker[:2] + b"\xff\xfe" + marker[4:])
+    path = tmp_path / "m.onnx"
+    path.write_bytes(data)
+    report = check_model(path, targets=target_names())
+    (noisy,) = [f for f in report.findings if f.code == "stochastic-op"]
+    assert noisy.node == "NO\\xff\\xfeE" and report.info is not None
+    assert report.info.metadata["author"] == "AU\\xff\\xfeOR"
+    assert report.info.producer == "PR\\xff\\xfeUCER"
+    json_path = tmp_path / "report.json"
+    result = CliRunner().invoke(app, ["check", str(path), "--json", str(json_path)])
+    assert result.exit_code == 1, result.output
+    nodes = [f["node"] for f in json.loads(json_path.read_text())["findings"]]
+    assert "NO\\xff\\xfeE" in nodes

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
 import onnx
+from google.protobuf.message import Message
 
 from onnxproof.checking._info import model_info
 from onnxproof.errors import InputSpecError
 from onnxproof.results import CheckReport
 from onnxproof.specs import TensorSpec
+
+log = logging.getLogger(__name__)
 
 
 def check_model(
@@ -81,7 +85,39 @@ def read_model(path: Path) -> onnx.ModelProto:
             f"{path} is not an ONNX model (it parses as an empty ModelProto: no graph, no IR version)",
             hint=hint,
         )
+    repaired = _decode_text(model)
+    if repaired:
+        log.info("%s: %d name(s) or string(s) are not UTF-8; read with \\x escapes", path, repaired)
     return model
+
+
+def _decode_text(message: Message) -> int:
+    """Make every string field text; returns how many were not.
+
+    ONNX string fields are proto2 ``string``: protobuf does not validate them, and hands back a
+    field that is not valid UTF-8 as ``bytes``. Everything downstream (findings, reports, JSON)
+    expects ``str``, so such a field is decoded once here, its bad bytes kept as ``\\xNN``
+    escapes, which keeps distinct names distinct.
+    """
+    repaired = 0
+    for field, value in message.ListFields():
+        if field.type == field.TYPE_MESSAGE:
+            for item in value if field.is_repeated else (value,):
+                repaired += _decode_text(item)
+        elif field.type == field.TYPE_STRING:
+            if field.is_repeated:
+                raw = [v for v in value if isinstance(v, bytes)]
+                if raw:
+                    value[:] = [_text(v) for v in value]
+                    repaired += len(raw)
+            elif isinstance(value, bytes):
+                setattr(message, field.name, _text(value))
+                repaired += 1
+    return repaired
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode("utf-8", "backslashreplace") if isinstance(value, bytes) else value
 
 
 def _explain(model: onnx.ModelProto, exc: BaseException) -> str:
