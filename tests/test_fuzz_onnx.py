@@ -85,6 +85,16 @@ def _mutate(data: bytes, mutations: list[tuple]) -> bytes:  # type: ignore[type-
     return bytes(buffer)
 
 
+def _bounded(examples: int) -> settings:
+    """A fixed number of examples, no deadline (checks vary in time), nothing saved to disk."""
+    return settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture],
+    )
+
+
 @pytest.fixture
 def strict(monkeypatch: pytest.MonkeyPatch) -> None:
     """A rule that raises fails the test rather than being skipped: each must guard itself."""
@@ -98,12 +108,7 @@ def test_the_seed_is_clean(tmp_path: Path, strict: None) -> None:
     assert report.passed and "stochastic-op" not in {f.code for f in report.findings}
 
 
-@settings(
-    max_examples=150,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
+@_bounded(150)
 @given(mutations=MUTATIONS)
 def test_check_and_lint_answer_any_bytes(
     mutations: list[tuple],  # type: ignore[type-arg]
@@ -123,12 +128,7 @@ def test_check_and_lint_answer_any_bytes(
         assert "invalid-model" in {f.code for f in findings}
 
 
-@settings(
-    max_examples=20,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
+@_bounded(20)
 @given(mutations=MUTATIONS)
 def test_check_command_exits_0_1_or_2_on_any_bytes(
     mutations: list[tuple],  # type: ignore[type-arg]
