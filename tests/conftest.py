@@ -28,6 +28,14 @@ class CliResult:
     report: dict[str, Any] | None
 
 
+@pytest.fixture(autouse=True)
+def strict_lint(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A lint rule that crashes is skipped for users (logged); in the tests it must fail."""
+    from onnxproof.linting import STRICT_ENV
+
+    monkeypatch.setenv(STRICT_ENV, "1")
+
+
 @pytest.fixture
 def cli(tmp_path: Path):
     """Run `onnxproof ARGS` in-process; parse the JSON report when --json was given."""

@@ -50,7 +50,7 @@ def test_unreadable_and_missing(tmp_path: Path) -> None:
         check_model(tmp_path / "nope.onnx")
     junk = tmp_path / "junk.onnx"
     junk.write_bytes(b"\x00\x01not a model")
-    with pytest.raises(UsageError, match="not a readable ONNX model"):
+    with pytest.raises(UsageError, match="is not an ONNX model"):
         check_model(junk)
 
 

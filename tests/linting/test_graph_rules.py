@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
 from pathlib import Path
 
 import onnx
+import pytest
 from onnx import TensorProto, helper
 
+from onnxproof.linting import STRICT_ENV, graph_rules
+from onnxproof.linting._base import GraphContext, Rule
 from onnxproof.pipeline._lint import checked as check_model
 from onnxproof.results import Finding
 
@@ -108,3 +113,27 @@ def test_precision_sensitive_in_half(tmp_path: Path) -> None:
     nodes = [helper.make_node("Softmax", ["x"], ["y"], name="sm")]
     assert "precision-sensitive-op" in _codes(_findings(tmp_path, _model(nodes, [xh], [yh])))
     assert "precision-sensitive-op" not in _codes(_findings(tmp_path, _model(nodes, [X], [Y])))
+
+
+class _Broken(Rule):
+    """A rule with a bug: it raises on every model."""
+
+    code = "float64"
+
+    def check(self, context: GraphContext) -> Iterable[Finding]:
+        raise IndexError("list index out of range")
+
+
+def test_a_rule_that_raises_is_skipped_and_logged_not_fatal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(graph_rules, "RULES", (_Broken(), *graph_rules.RULES))
+    nodes = [helper.make_node("RandomUniformLike", ["x"], ["y"], name="noise")]
+    monkeypatch.delenv(STRICT_ENV)
+    with caplog.at_level(logging.INFO, logger="onnxproof.linting"):
+        findings = _findings(tmp_path, _model(nodes, [X], [Y]))
+    assert "stochastic-op" in _codes(findings)  # the other rules still ran
+    assert "rule float64 skipped: IndexError: list index out of range" in caplog.text
+    monkeypatch.setenv(STRICT_ENV, "1")  # the test suite's setting: bugs stay visible
+    with pytest.raises(IndexError):
+        _findings(tmp_path, _model(nodes, [X], [Y]))

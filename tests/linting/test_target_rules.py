@@ -9,7 +9,7 @@ import pytest
 from onnx import TensorProto, helper
 
 from onnxproof import check as check_model
-from onnxproof.errors import InputSpecError
+from onnxproof.errors import UsageError
 from onnxproof.linting import load_target, target_names
 
 
@@ -107,5 +107,5 @@ def test_dynamic_dims_on_partial_target_are_info(tmp_path: Path) -> None:
 
 def test_unknown_target(tmp_path: Path) -> None:
     path = _save(tmp_path, [helper.make_node("Relu", ["x"], ["y"])])
-    with pytest.raises(InputSpecError, match="unknown target 'tpu'"):
+    with pytest.raises(UsageError, match="unknown target 'tpu'"):
         check_model(path, targets=["tpu"])

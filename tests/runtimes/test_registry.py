@@ -70,5 +70,7 @@ def test_gpu_providers_are_unavailable_rows_without_a_gpu_build() -> None:
     if "CUDAExecutionProvider" in ort.get_available_providers():
         pytest.skip("this onnxruntime has the CUDA provider: the fallback check applies instead")
     for name in ("ort-cuda", "ort-tensorrt"):
-        with pytest.raises(RuntimeUnavailable, match="onnxruntime-gpu in an environment of its own"):
+        with pytest.raises(
+            RuntimeUnavailable, match="onnxruntime-gpu in an environment of its own"
+        ):
             runtimes.get(name)

@@ -3,28 +3,17 @@ the findings are the linting stage's, which reads this stage's results."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import onnx
+from google.protobuf.message import Message
 
 from onnxproof.checking._info import model_info
 from onnxproof.errors import UsageError
 from onnxproof.results import CheckReport
 
-
-def read_model(path: str | Path) -> onnx.ModelProto:
-    """The graph of an ONNX file, without its external data. An unreadable file is a usage
-    error naming what the file is instead."""
-    path = Path(path)
-    if not path.is_file():
-        raise UsageError(f"ONNX file {path} does not exist", hint="check the path")
-    try:
-        return onnx.load(str(path), load_external_data=False)
-    except Exception as exc:
-        raise UsageError(
-            f"{path} is not a readable ONNX model: {type(exc).__name__}: {exc}",
-            hint="pass a .onnx file written by an exporter",
-        ) from exc
+log = logging.getLogger(__name__)
 
 
 def check_model(path: str | Path, model: onnx.ModelProto | None = None) -> CheckReport:
@@ -63,6 +52,67 @@ def check_model(path: str | Path, model: onnx.ModelProto | None = None) -> Check
     )
 
 
+def read_model(path: str | Path) -> onnx.ModelProto:
+    """The ModelProto in ``path``, without its external data.
+
+    Anything that is not an ONNX model is an UsageError: a missing file, zero bytes, bytes
+    that do not parse as a ModelProto, and bytes that parse as an empty one (protobuf reads
+    nothing as a message with every field unset; it has no graph and no IR version).
+    """
+    hint = "pass a .onnx file written by an exporter"
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"ONNX file {path} does not exist", hint="check the path")
+    try:
+        size = path.stat().st_size
+        model = onnx.load(str(path), load_external_data=False) if size else None
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}", hint=hint) from exc
+    except Exception as exc:  # DecodeError, or onnx's own parse errors for text formats
+        reason = f"not a protobuf ModelProto: {type(exc).__name__}: {str(exc)[:200]}"
+        raise UsageError(f"{path} is not an ONNX model ({reason})", hint=hint) from exc
+    if model is None:
+        raise UsageError(f"{path} is not an ONNX model (zero bytes)", hint=hint)
+    if not model.HasField("graph") and not model.ir_version:
+        raise UsageError(
+            f"{path} is not an ONNX model (it parses as an empty ModelProto: no graph, no IR version)",
+            hint=hint,
+        )
+    repaired = _decode_text(model)
+    if repaired:
+        log.info("%s: %d name(s) or string(s) are not UTF-8; read with \\x escapes", path, repaired)
+    return model
+
+
+def _decode_text(message: Message) -> int:
+    """Make every string field text; returns how many were not.
+
+    ONNX string fields are proto2 ``string``: protobuf does not validate them, and hands back a
+    field that is not valid UTF-8 as ``bytes``. Everything downstream (findings, reports, JSON)
+    expects ``str``, so such a field is decoded once here, its bad bytes kept as ``\\xNN``
+    escapes, which keeps distinct names distinct.
+    """
+    repaired = 0
+    for field, value in message.ListFields():
+        if field.type == field.TYPE_MESSAGE:
+            for item in value if field.is_repeated else (value,):
+                repaired += _decode_text(item)
+        elif field.type == field.TYPE_STRING:
+            if field.is_repeated:
+                raw = [v for v in value if isinstance(v, bytes)]
+                if raw:
+                    value[:] = [_text(v) for v in value]
+                    repaired += len(raw)
+            elif isinstance(value, bytes):
+                setattr(message, field.name, _text(value))
+                repaired += 1
+    return repaired
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode("utf-8", "backslashreplace") if isinstance(value, bytes) else value
+
+
 def _explain(model: onnx.ModelProto, exc: BaseException) -> str:
     """The checker's message, first lines only, with the node named when it can be found."""
     text = str(exc).strip()
@@ -73,7 +123,8 @@ def _explain(model: onnx.ModelProto, exc: BaseException) -> str:
     if node is None:
         op_types = {n.op_type: n.name for n in model.graph.node}
         node = next(
-            (f"{name or '(unnamed)'} ({op})" for op, name in op_types.items() if op in text), None
+            (f"{name or '(unnamed)'} ({op})" for op, name in op_types.items() if op and op in text),
+            None,
         )
     where = f"node {node}: " if node else ""
     return f"{where}{type(exc).__name__}: {short}"

@@ -11,18 +11,40 @@ from onnx import helper
 from onnxproof.results import ModelInfo, TensorInfo
 
 
+def dtype_name(elem_type: int) -> str | None:
+    """The NumPy name of an ONNX element type (``bfloat16`` too); None when it names no type."""
+    if elem_type == onnx.TensorProto.BFLOAT16:
+        return "bfloat16"
+    try:
+        return str(helper.tensor_dtype_to_np_dtype(elem_type).name)
+    except (KeyError, ValueError, TypeError):  # UNDEFINED, or a number no ONNX version defines
+        return None
+
+
+def external_data_path(model_dir: str | Path, location: str) -> Path | None:
+    """Where ``location`` (an external-data entry) points, if that is a regular file inside
+    ``model_dir``; None otherwise.
+
+    A file's external data may only come from its own folder: an absolute path, ``..`` or a link
+    leading out would let a model read (or probe for) any file on the machine.
+    """
+    if not location or "\0" in location or Path(location).is_absolute():
+        return None
+    try:
+        folder = Path(model_dir).resolve()
+        target = (folder / location).resolve()
+        inside = target.is_relative_to(folder) and target.is_file()
+    except (OSError, RuntimeError, ValueError):  # a name too long, a link loop
+        return None
+    return target if inside else None
+
+
 def tensor_info(value: onnx.ValueInfoProto) -> TensorInfo:
     kind = value.type.WhichOneof("value")
     if kind != "tensor_type":
         return TensorInfo(name=value.name, dtype=kind or "unknown", shape=None)
     tensor_type = value.type.tensor_type
-    dtype = (
-        helper.tensor_dtype_to_np_dtype(tensor_type.elem_type).name
-        if tensor_type.elem_type
-        else "unknown"
-    )
-    if tensor_type.elem_type == onnx.TensorProto.BFLOAT16:
-        dtype = "bfloat16"
+    dtype = dtype_name(tensor_type.elem_type) or "unknown"
     if not tensor_type.HasField("shape"):
         return TensorInfo(name=value.name, dtype=dtype, shape=None)
     dims: list[int | str | None] = []
@@ -52,7 +74,7 @@ def _all_nodes(graph: onnx.GraphProto) -> list[onnx.NodeProto]:
 def _element_count(tensor: onnx.TensorProto) -> int:
     count = 1
     for dim in tensor.dims:
-        count *= dim
+        count *= max(dim, 0)  # a negative dim is the checker's to report, not a negative count
     return count
 
 
@@ -68,11 +90,10 @@ def model_info(model: onnx.ModelProto, path: str | Path | None = None) -> ModelI
     size = 0
     if path is not None:
         base = Path(path)
-        size = base.stat().st_size + sum(
-            (base.parent / name).stat().st_size
-            for name in external
-            if (base.parent / name).exists()
-        )
+        # Only files the model may read count: a size that grew with a path outside its folder
+        # would tell whoever wrote the file whether that path exists.
+        inside = {external_data_path(base.parent, name) for name in external} - {None}
+        size = base.stat().st_size + sum(p.stat().st_size for p in inside if p is not None)
     return ModelInfo(
         inputs=tuple(tensor_info(v) for v in model.graph.input if v.name not in initializers),
         outputs=tuple(tensor_info(v) for v in model.graph.output),

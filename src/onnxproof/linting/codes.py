@@ -47,6 +47,18 @@ CODES: dict[str, FindingCode] = {
             fix="read each attempt's error; the message names the operator or the construct to change",
         ),
         FindingCode(
+            code="invalid-model",
+            severity=_E,
+            summary="the file fails onnx.checker: runtimes may refuse it or compute something else",
+            fix="read the checker's message (onnxproof check FILE shows it) and re-export, or repair the node it names",
+            details=(
+                "onnx.checker (full check, strict shape inference) rejected the file. The lint rules "
+                "still run on what they can read and pass over what they cannot, so their findings on "
+                "an invalid file are incomplete. A file that is not an ONNX model at all (zero bytes, "
+                "text, a truncated protobuf) is bad input instead: exit code 2, no findings."
+            ),
+        ),
+        FindingCode(
             code="export-fallback",
             severity=_I,
             summary="the first exporter strategy failed and a later one wrote the file",

@@ -6,9 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 import onnx
-from onnx import numpy_helper
 
-from onnxproof.linting._base import GraphContext, Rule, listed, node_location
+from onnxproof.linting._base import GraphContext, Rule, listed, node_location, scalar, tensor_values
 from onnxproof.results import Finding
 from onnxproof.specs import Severity
 
@@ -50,10 +49,10 @@ def walk(graph: onnx.GraphProto) -> Iterator[onnx.NodeProto]:
 
 
 def constants(model: onnx.ModelProto) -> dict[str, onnx.TensorProto]:
-    """Initializers and Constant-node values by name."""
+    """Initializers and Constant-node values by name (read them with ``tensor_values``)."""
     values = {t.name: t for t in model.graph.initializer}
     for node in walk(model.graph):
-        if node.op_type == "Constant":
+        if node.op_type == "Constant" and node.output:  # one without is the checker's to report
             for attr in node.attribute:
                 if attr.name == "value" and attr.type == onnx.AttributeProto.TENSOR:
                     values[node.output[0]] = attr.t
@@ -74,15 +73,23 @@ class StochasticOps(Rule):
             if node.op_type in RANDOM_OPS:
                 reason = f"{node.op_type} draws random numbers on every run"
             elif node.op_type == "Dropout" and len(node.input) > 2 and node.input[2]:
-                flag = known.get(node.input[2])
-                if flag is None or bool(numpy_helper.to_array(flag).item()):
-                    reason = "Dropout with training_mode set"
+                reason = self._dropout(known.get(node.input[2]), context)
             elif node.op_type == "BatchNormalization" and any(
                 a.name == "training_mode" and a.i == 1 for a in node.attribute
             ):
                 reason = "BatchNormalization in training mode (batch statistics, not running ones)"
             if reason:
                 yield self.finding(f"{_name(node)}: {reason}", **node_location(node))
+
+    @staticmethod
+    def _dropout(flag: onnx.TensorProto | None, context: GraphContext) -> str | None:
+        """Why a Dropout is random, or None when its training_mode is a constant false."""
+        if flag is None:
+            return "Dropout with training_mode set"
+        value = scalar(tensor_values(flag, context.base_dir))
+        if value is None:  # a vector, missing data, external data out of reach: it may be set
+            return "Dropout whose training_mode constant cannot be read (it may be set)"
+        return "Dropout with training_mode set" if value else None
 
 
 class Float64(Rule):

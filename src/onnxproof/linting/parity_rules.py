@@ -7,7 +7,7 @@ from collections.abc import Iterable
 import numpy as np
 import onnx
 
-from onnxproof.linting._base import listed, make_finding
+from onnxproof.linting._base import listed, make_finding, tensor_values
 from onnxproof.linting.graph_rules import SHAPE_INPUTS, constants, walk
 from onnxproof.results import DatasetReport, Finding, ModelInfo, ParityReport
 from onnxproof.specs import TensorSpec
@@ -108,8 +108,14 @@ def shape_constants_with(model: onnx.ModelProto, size: int) -> list[str]:
         index = SHAPE_INPUTS.get(node.op_type)
         if index is None or index >= len(node.input) or node.input[index] not in known:
             continue
-        values = onnx.numpy_helper.to_array(known[node.input[index]])
-        if np.issubdtype(values.dtype, np.integer) and size in values.ravel().tolist():
+        # No folder is known here, so a shape kept in external data is passed over, never
+        # looked for relative to the working directory.
+        values = tensor_values(known[node.input[index]], None)
+        if (
+            values is not None
+            and np.issubdtype(values.dtype, np.integer)
+            and size in values.ravel().tolist()
+        ):
             hits.append(node.name or f"({node.op_type})")
     return hits
 
