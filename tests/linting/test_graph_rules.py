@@ -137,3 +137,30 @@ def test_a_rule_that_raises_is_skipped_and_logged_not_fatal(
     monkeypatch.setenv(STRICT_ENV, "1")  # the test suite's setting: bugs stay visible
     with pytest.raises(IndexError):
         _findings(tmp_path, _model(nodes, [X], [Y]))
+
+
+def test_a_dim_named_but_fixed_is_reported_once_and_not_as_static(tmp_path: Path) -> None:
+    """Two inputs share 'batch', which the file fixes to 2: one baked-dimension naming both
+    inputs, and no static-shape telling the user to name a dim they already named."""
+    from onnxproof.specs import parse_input_specs
+
+    graph = helper.make_graph(
+        [helper.make_node("Add", ["a", "b"], ["y"], name="add")],
+        "g",
+        [
+            helper.make_tensor_value_info("a", TensorProto.FLOAT, [2, 4]),
+            helper.make_tensor_value_info("b", TensorProto.FLOAT, [2, 4]),
+        ],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 4])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    specs = parse_input_specs(("a:float32[batch,4]", "b:float32[batch,4]"))
+    found = _findings(tmp_path, model, specs=specs)
+    baked = [f for f in found if f.code == "baked-dimension"]
+    assert len(baked) == 1 and "'a' axis 0" in baked[0].message and "'b' axis 0" in baked[0].message
+    assert not [f for f in found if f.code == "static-shape"]
+    # Without specs (a file from elsewhere), an all-static input is still static-shape.
+    assert [f.code for f in _findings(tmp_path, model) if f.code == "static-shape"] == [
+        "static-shape",
+        "static-shape",
+    ]

@@ -8,8 +8,8 @@ from collections.abc import Iterable, Iterator
 import onnx
 
 from onnxproof.linting._base import GraphContext, Rule, listed, node_location, scalar, tensor_values
-from onnxproof.results import Finding
-from onnxproof.specs import Severity
+from onnxproof.results import Finding, ModelInfo
+from onnxproof.specs import Severity, TensorSpec
 
 RANDOM_OPS = {
     "RandomNormal",
@@ -125,10 +125,16 @@ class ExternalData(Rule):
 
 
 class StaticShape(Rule):
+    """An input with no dynamic dim at all, where nothing says the user asked for one (a dim the
+    specs declare dynamic but the file fixes is ``baked-dimension``, reported once there)."""
+
     code = "static-shape"
 
     def check(self, context: GraphContext) -> Iterable[Finding]:
+        declared = {s.name for s in context.specs if s.dynamic_dims}
         for value in context.info.inputs:
+            if value.name in declared:
+                continue
             if value.shape and all(isinstance(d, int) for d in value.shape):
                 dims = ",".join(str(d) for d in value.shape)
                 yield self.finding(
@@ -136,23 +142,38 @@ class StaticShape(Rule):
                 )
 
 
+def fixed_dynamic_dims(
+    specs: Iterable[TensorSpec], info: ModelInfo | None
+) -> dict[str, list[tuple[str, int, int]]]:
+    """Dims the specs declare dynamic that the file's inputs hold fixed: dim name → every
+    (input, axis, fixed size) where it is fixed."""
+    by_name = {v.name: v for v in info.inputs} if info else {}
+    fixed: dict[str, list[tuple[str, int, int]]] = {}
+    for spec in specs:
+        value = by_name.get(spec.name)
+        if value is None or value.shape is None:
+            continue
+        for axis, dim_name in spec.dynamic_dims.items():
+            size = value.shape[axis] if axis < len(value.shape) else None
+            if isinstance(size, int):
+                fixed.setdefault(dim_name, []).append((spec.name, axis, size))
+    return fixed
+
+
 class BakedDimension(Rule):
-    """A dim declared dynamic at export that the file holds fixed (inputs, outputs)."""
+    """A dim declared dynamic at export that the file holds fixed: one finding per dim, naming
+    every input where it is fixed."""
 
     code = "baked-dimension"
 
     def check(self, context: GraphContext) -> Iterable[Finding]:
-        by_name = {v.name: v for v in context.info.inputs}
-        for spec in context.specs:
-            value = by_name.get(spec.name)
-            if value is None or value.shape is None:
-                continue
-            for axis, dim_name in spec.dynamic_dims.items():
-                if axis < len(value.shape) and isinstance(value.shape[axis], int):
-                    yield self.finding(
-                        f"dim {dim_name!r} (input {spec.name!r}, axis {axis}) was declared dynamic but "
-                        f"the file fixes it to {value.shape[axis]}",
-                    )
+        for dim_name, places in fixed_dynamic_dims(context.specs, context.info).items():
+            where = ", ".join(f"input {name!r} axis {axis}" for name, axis, _ in places)
+            sizes = sorted({size for _, _, size in places})
+            yield self.finding(
+                f"dim {dim_name!r} ({where}) was declared dynamic but the file fixes it to "
+                f"{', '.join(map(str, sizes))}",
+            )
 
 
 class PrecisionSensitive(Rule):

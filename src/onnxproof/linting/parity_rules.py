@@ -9,8 +9,7 @@ import onnx
 
 from onnxproof.linting._base import listed, make_finding, tensor_values
 from onnxproof.linting.graph_rules import SHAPE_INPUTS, constants, walk
-from onnxproof.results import DatasetReport, Finding, ModelInfo, ParityReport
-from onnxproof.specs import TensorSpec
+from onnxproof.results import DatasetReport, Finding, ParityReport
 
 
 def parity_findings(
@@ -83,21 +82,6 @@ def baked_by_parity(
             f"for every draw at {dim}={', '.join(map(str, bad))}{nodes}",
             node=suspects[0] if suspects else None,
         )
-
-
-def fixed_dynamic_dims(specs: Iterable[TensorSpec], info: ModelInfo | None) -> dict[str, int]:
-    """Dims the specs declare dynamic that the file's inputs hold fixed: name → fixed size."""
-    by_name = {v.name: v for v in info.inputs} if info else {}
-    fixed: dict[str, int] = {}
-    for spec in specs:
-        value = by_name.get(spec.name)
-        if value is None or value.shape is None:
-            continue
-        for axis, dim_name in spec.dynamic_dims.items():
-            size = value.shape[axis] if axis < len(value.shape) else None
-            if isinstance(size, int):
-                fixed.setdefault(dim_name, size)
-    return fixed
 
 
 def shape_constants_with(model: onnx.ModelProto, size: int) -> list[str]:

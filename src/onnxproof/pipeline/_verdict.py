@@ -41,7 +41,8 @@ def finish(ctx: RunContext) -> RunReport:
 
 def result_findings(ctx: RunContext) -> tuple[Finding, ...]:
     """Findings over the parity results; only a failed parity reads the graph (baked sizes)."""
-    from onnxproof.linting.parity_rules import fixed_dynamic_dims, parity_findings
+    from onnxproof.linting.graph_rules import fixed_dynamic_dims
+    from onnxproof.linting.parity_rules import parity_findings
 
     reports = [r for r in ctx.runtime_reports if r.available]
     if not reports:
