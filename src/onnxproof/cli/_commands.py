@@ -15,6 +15,7 @@ from onnxproof.cli._common import (
     write_json,
 )
 from onnxproof.cli._options import (
+    bench_options,
     check_options,
     data_options,
     export_options,
@@ -167,6 +168,46 @@ def explain(code: str | None) -> None:
             f"unknown finding code {code!r}", hint="`onnxproof explain` lists the codes"
         )
     sink.show(render_code(CODES[code]))
+
+
+@app.command()
+@click.argument("target")
+@click.argument("onnx_file", required=False, type=click.Path())
+@model_options
+@bench_options
+@click.option(
+    "--json", "json_path", type=click.Path(), help="Write the JSON report ('-' for stdout)."
+)
+@common_options
+@handle_errors
+def bench(target, onnx_file, inputs, weights, json_path, quiet, verbose, debug, **options):  # type: ignore[no-untyped-def]
+    """Latency of each --runtime (and eager PyTorch) per --batch, each runtime verified first.
+
+    TARGET is a model (as for run) or an .onnx file; with a model, ONNX_FILE is verified and
+    timed instead of a fresh export. With only an .onnx file nothing can be verified.
+    """
+    from onnxproof.options import BenchOptions
+    from onnxproof.report.bench import render_bench
+
+    sink = Sink(quiet=quiet or json_path == "-")
+    model, path = (None, target) if target.endswith(".onnx") else (target, onnx_file)
+    settings = BenchOptions(
+        runtimes=tuple(options["runtimes"]) or ("ort-cpu",),
+        batches=options["batches"],
+        warmup=options["warmup"],
+        iterations=options["iterations"],
+        budget_s=options["budget"],
+        threads=options["threads"],
+    )
+    with guarded(options["timeout"], json_to_stdout=json_path == "-"):
+        report = onnxproof.bench(
+            model, path, inputs=inputs or None, weights=weights, options=settings
+        )
+    if json_path:
+        write_json(report, json_path)
+    sink.show(render_bench(report))
+    failed = report.verification is not None and report.verification.status != "pass"
+    sys.exit(1 if failed else 0)
 
 
 def _finish(sink: Sink, report: onnxproof.RunReport, json_path: str | None) -> None:

@@ -191,3 +191,62 @@ def data_options(func: F) -> F:
             ),
         ],
     )
+
+
+def _batches(ctx: click.Context, param: click.Parameter, value: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(v) for v in value.split(",") if v.strip())
+    except ValueError:
+        sizes = ()
+    if not sizes or any(b < 1 for b in sizes):
+        raise click.BadParameter(f"{value!r} is not a list of batch sizes like 1,8,32")
+    return sizes
+
+
+def bench_options(func: F) -> F:
+    return _apply(
+        func,
+        [
+            click.option(
+                "-r",
+                "--runtime",
+                "runtimes",
+                multiple=True,
+                metavar="NAME",
+                help="Runtime to time (repeatable; default ort-cpu). Eager PyTorch is timed too when a model is given.",
+            ),
+            click.option(
+                "--batch",
+                "batches",
+                default="1",
+                show_default=True,
+                callback=_batches,
+                metavar="N,N,...",
+                help="Batch sizes (the dynamic dim at axis 0 of the first input).",
+            ),
+            click.option("--warmup", type=click.IntRange(min=0), default=3, show_default=True),
+            click.option(
+                "--iterations",
+                type=click.IntRange(min=1),
+                help="Timed calls per batch size (default: as many as fit in --budget).",
+            ),
+            click.option(
+                "--budget",
+                type=click.FloatRange(min=0, min_open=True),
+                default=1.0,
+                show_default=True,
+                help="Seconds of timed calls per runtime and batch size.",
+            ),
+            click.option(
+                "--threads",
+                type=click.IntRange(min=1),
+                help="Threads for torch and ONNX Runtime (default: theirs).",
+            ),
+            click.option(
+                "--timeout",
+                type=click.FloatRange(min=0, min_open=True),
+                metavar="SECONDS",
+                help="Stop after this long (exit 3).",
+            ),
+        ],
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import tempfile
 from collections.abc import Callable, Sequence
@@ -31,14 +32,23 @@ def bench(
     With only ``onnx_path``, nothing can be verified and the report says so.
     """
     from onnxproof import environment
-    from onnxproof.bench import time_runtime
+    from onnxproof.benchmarking import time_runtime
+    from onnxproof.pipeline._context import prepare
+    from onnxproof.pipeline._export import eval_mode_kept
 
     options = options or BenchOptions()
     if model is None and onnx_path is None:
         raise UsageError("bench needs a model, an ONNX file, or both")
-    with tempfile.TemporaryDirectory(prefix="onnxproof-bench-") as scratch:
-        verification, module, specs, path = _verified(
-            model, onnx_path, inputs, weights, output or Path(scratch) / "model.onnx", options
+    loaded = prepare(model, None, inputs, weights) if model is not None else None
+    module = loaded[0].module if loaded is not None else None
+    # Eval mode for the timing too: BatchNorm in training mode would time another computation
+    # and update its running statistics while being timed.
+    with (
+        tempfile.TemporaryDirectory(prefix="onnxproof-bench-") as scratch,
+        eval_mode_kept(module) if module is not None else contextlib.nullcontext(()) as training,
+    ):
+        verification, specs, path = _verified(
+            loaded, training, onnx_path, inputs, output or Path(scratch) / "model.onnx", options
         )
         batch_dim = _batch_dim(specs)
         feeds = _feeds(specs, batch_dim, options)
@@ -67,42 +77,42 @@ def bench(
 
 
 def _verified(
-    model: Any,
+    loaded: tuple[Any, tuple[TensorSpec, ...]] | None,
+    training: tuple[str, ...],
     onnx_path: str | Path | None,
     inputs: Sequence[str] | None,
-    weights: str | Path | None,
     output: str | Path,
     options: BenchOptions,
-) -> tuple[RunReport | None, Any, tuple[TensorSpec, ...], str]:
-    """Verify the file against the model (export it first when no file was given)."""
+) -> tuple[RunReport | None, tuple[TensorSpec, ...], str]:
+    """Verify the file against the model (export it first when no file was given). Runs in
+    eval mode, inside ``bench``."""
     from onnxproof.pipeline import verify_file
-    from onnxproof.pipeline._context import RunContext, prepare
-    from onnxproof.pipeline._export import eval_mode_kept, export_step
+    from onnxproof.pipeline._context import RunContext
+    from onnxproof.pipeline._export import export_step
     from onnxproof.pipeline._verdict import finish
 
-    if model is None:
+    if loaded is None:
         assert onnx_path is not None
-        return None, None, _specs_of_file(str(onnx_path), inputs), str(onnx_path)
-    loaded, specs = prepare(model, None, inputs, weights)
+        return None, _specs_of_file(str(onnx_path), inputs), str(onnx_path)
+    model, specs = loaded
     ctx = RunContext(
-        loaded,
+        model,
         specs,
         ExportOptions(output=output),
         VerifyOptions(runtimes=tuple(options.runtimes) or ("ort-cpu",), seed=options.seed),
     )
-    with eval_mode_kept(loaded.module) as training:
-        if onnx_path is not None:
-            ctx.onnx_path = str(onnx_path)
-            verify_file(ctx, str(onnx_path))
-        elif export_step(ctx, None, training) and ctx.onnx_path is not None:
-            verify_file(ctx, ctx.onnx_path)
+    if onnx_path is not None:
+        ctx.onnx_path = str(onnx_path)
+        verify_file(ctx, str(onnx_path))
+    elif export_step(ctx, None, training) and ctx.onnx_path:
+        verify_file(ctx, ctx.onnx_path)
     report = finish(ctx)
     if ctx.onnx_path is None:
         raise UsageError(
             "the model could not be exported, so there is nothing to time",
             hint="onnxproof run shows why",
         )
-    return report, loaded.module, specs, ctx.onnx_path
+    return report, specs, ctx.onnx_path
 
 
 def _specs_of_file(path: str, inputs: Sequence[str] | None) -> tuple[TensorSpec, ...]:

@@ -1,5 +1,5 @@
 """Latency of a runtime on prepared inputs, timed in a block of its own."""
 
-from onnxproof.bench.timing import time_runtime
+from onnxproof.benchmarking.timing import time_runtime
 
 __all__ = ["time_runtime"]

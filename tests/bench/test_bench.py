@@ -1,0 +1,86 @@
+"""bench: every runtime timed per batch size, its verdict beside its latency."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import onnxproof
+from onnxproof.cli import app
+from onnxproof.options import BenchOptions
+from tests import models
+
+QUICK = {"warmup": 1, "iterations": 5}
+
+
+def test_rows_per_runtime_and_batch_with_verdicts(tmp_path: Path) -> None:
+    report = onnxproof.bench(
+        models.SimpleNet(),
+        inputs=["input:float32[batch,10]"],
+        output=tmp_path / "s.onnx",
+        options=BenchOptions(runtimes=("ort-cpu", "ort-cpu-noopt"), batches=(1, 4), **QUICK),
+    )
+    assert report.batch_dim == "batch"
+    assert [(r.runtime, r.batch) for r in report.rows] == [
+        ("torch", 1), ("torch", 4), ("ort-cpu", 1), ("ort-cpu", 4),
+        ("ort-cpu-noopt", 1), ("ort-cpu-noopt", 4),
+    ]  # fmt: skip
+    for row in report.rows:
+        assert row.error is None and row.iterations == 5
+        assert row.p50_ms is not None and 0 < row.p50_ms <= (row.p99_ms or 0)
+    assert report.verdict_of("ort-cpu") == "pass" and report.verdict_of("torch") == "reference"
+    assert report.rows[2].details["providers"] == "CPUExecutionProvider"
+
+
+def test_a_wrong_runtime_is_marked_beside_its_latency(tmp_path: Path) -> None:
+    report = onnxproof.bench(
+        models.ExportOnlyDivergence(),
+        inputs=["x:float32[batch,10]"],
+        output=tmp_path / "p.onnx",
+        options=BenchOptions(**QUICK),
+    )
+    assert report.verdict_of("ort-cpu") == "fail"
+    assert report.verification is not None and report.verification.status == "fail"
+    result = CliRunner().invoke(
+        app,
+        ["bench", str(Path(models.__file__)) + ":ExportOnlyDivergence", "--input",
+         "x:float32[batch,10]", "--iterations", "3", "--warmup", "0"],
+    )  # fmt: skip
+    assert result.exit_code == 1
+    row = next(line for line in result.stdout.splitlines() if line.startswith("ort-cpu"))
+    assert row.rstrip().endswith("fail")
+
+
+def test_a_file_alone_is_timed_but_not_verified(tmp_path: Path) -> None:
+    path = tmp_path / "s.onnx"
+    onnxproof.export(models.SimpleNet(), inputs=["input:float32[batch,10]"], output=path)
+    report = onnxproof.bench(
+        None, path, options=BenchOptions(runtimes=("ort-cpu", "ghost"), batches=(2,), **QUICK)
+    )
+    assert report.verification is None and report.verdict_of("ort-cpu") == "not verified"
+    ghost = next(r for r in report.rows if r.runtime == "ghost")
+    assert ghost.error and "unknown runtime" in ghost.error and ghost.p50_ms is None
+
+
+def test_bench_needs_something_to_time() -> None:
+    with pytest.raises(onnxproof.UsageError):
+        onnxproof.bench()
+
+
+def test_timing_runs_in_eval_mode_and_leaves_the_model_as_it_was(tmp_path: Path) -> None:
+    """BatchNorm in training mode would update its running statistics while being timed: the
+    model would no longer match its own file, and the eager figures would be another model's."""
+    import torch
+
+    model = models.DropoutBatchNorm()
+    options = BenchOptions(**QUICK)
+    inputs = ["x:float32[batch,10]"]
+    first = onnxproof.bench(model, inputs=inputs, output=tmp_path / "b.onnx", options=options)
+    assert first.verification is not None and first.verification.status == "pass"
+    assert model.training  # the caller's mode is put back
+    stats = model.bn.running_mean.clone()
+    again = onnxproof.bench(model, tmp_path / "b.onnx", inputs=inputs, options=options)
+    assert again.verification is not None and again.verification.status == "pass"
+    assert torch.equal(model.bn.running_mean, stats)
