@@ -213,3 +213,15 @@ def test_every_runtime_is_judged_and_a_missing_one_is_a_row(
         runtimes=["ghost"],
     )  # fmt: skip
     assert nothing.status == "error"
+
+
+def test_a_target_adds_its_runtime_when_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from onnxproof import runtimes
+    from onnxproof.options import VerifyOptions
+    from onnxproof.pipeline._verify import TARGET_RUNTIMES, runtimes_to_verify
+
+    monkeypatch.setitem(TARGET_RUNTIMES, "edge-box", "ort-cpu-noopt")
+    monkeypatch.setitem(TARGET_RUNTIMES, "far-box", "ghost")
+    monkeypatch.setitem(runtimes.REGISTRY, "ghost", "onnxproof.runtimes._absent:Ghost")
+    options = VerifyOptions(targets=("edge-box", "far-box", "coreml"))
+    assert runtimes_to_verify(options) == ["ort-cpu", "ort-cpu-noopt"]

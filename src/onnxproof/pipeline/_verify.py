@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from onnxproof.errors import OnnxproofError, UsageError
+from onnxproof.options import VerifyOptions
 from onnxproof.pipeline._context import RunContext
 from onnxproof.results import ParityReport, StepState
 from onnxproof.runtimes import Session
@@ -96,12 +97,40 @@ def opened(ctx: RunContext, path: str) -> Iterator[Sessions]:
     with contextlib.ExitStack() as stack:
         reference = stack.enter_context(reference_runtime.load(path))
         candidates = []
-        for name in ctx.verify_options.runtimes:
+        for name in runtimes_to_verify(ctx.verify_options):
             candidate = _open_candidate(name, path)
             if candidate.session is not None:
                 stack.enter_context(candidate.session)
             candidates.append(candidate)
         yield Sessions(reference, candidates)
+
+
+#: The runtime each deployment target runs on, verified when ``--target`` names it and the
+#: runtime is installed (targets without one here are linted only).
+TARGET_RUNTIMES = {
+    "ort-cpu": "ort-cpu",
+    "ort-web": "ort-web",
+    "openvino": "openvino",
+    "tensorrt": "ort-tensorrt",
+}
+
+
+def runtimes_to_verify(options: VerifyOptions) -> list[str]:
+    """The runtimes asked for, then each target's own runtime when it is installed here."""
+    from onnxproof import runtimes
+
+    names = list(dict.fromkeys(options.runtimes))
+    for target in options.targets:
+        implied = TARGET_RUNTIMES.get(target)
+        if implied is None or implied in names or implied not in runtimes.REGISTRY:
+            continue
+        try:
+            available = runtimes.runtime_class(implied).availability().available
+        except OnnxproofError:
+            available = False
+        if available:
+            names.append(implied)
+    return names
 
 
 def _open_candidate(name: str, path: str) -> Candidate:
