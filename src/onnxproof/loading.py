@@ -48,6 +48,10 @@ def load_model(reference: str | None, *, weights: str | Path | None = None) -> L
     """Resolve a model reference. Raises ModelLoadError with what to do when it cannot."""
     if reference is None or reference == BUILTIN_EXAMPLE:
         loaded = _load_attribute(f"{builtin_example_path()}:SimpleNet", BUILTIN_EXAMPLE)
+    elif reference.startswith("hf:"):
+        from onnxproof.loading_hf import load_folder
+
+        loaded = LoadedModel(module=load_folder(reference), reference=reference, built_here=True)
     elif reference.endswith(".pt2") and ":" not in reference:
         loaded = _load_exported_program(Path(reference))
     elif reference.endswith(_TORCHSCRIPT_SUFFIXES) and ":" not in reference:

@@ -79,6 +79,7 @@ def prepare(
     """The loaded model and its input specs: given, declared by the class, or from examples."""
     from onnxproof.exporting._specs import specs_from_example
     from onnxproof.loading import LoadedModel, load_model, load_weights
+    from onnxproof.loading_hf import inferred_specs, is_transformers_model, without_cache
 
     _signals.set_activity("loading the model")
     if model is None or isinstance(model, str | Path):
@@ -95,6 +96,9 @@ def prepare(
         specs = parse_input_specs(loaded.declared_specs)
     elif loaded.example_args is not None:
         specs = specs_from_example(loaded.example_args, program=loaded.exported_program)
+    elif is_transformers_model(loaded.module):
+        without_cache(loaded.module)
+        specs = parse_input_specs(inferred_specs(loaded.module))
     else:
         raise UsageError(
             f"no input specs for {loaded.reference}",

@@ -1,0 +1,121 @@
+"""transformers models: a folder saved with ``save_pretrained`` (``hf:DIR``), or a model object.
+
+Loaded from the local folder only (``local_files_only``: never the hub). The input specs are
+inferred from the config and the forward's parameters, the way Optimum's dummy-input generators
+do: token ids in ``[0, vocab_size)``, a padding mask, token types in ``[0, type_vocab_size)``,
+images of the config's size and channels, decoder ids for encoder-decoders. transformers is an
+optional extra (``pip install 'onnxproof[transformers]'``); only this module imports it.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from pathlib import Path
+from typing import Any
+
+from onnxproof.errors import ModelLoadError
+
+PREFIX = "hf:"
+#: Example sizes for the dims of generated text inputs.
+SEQUENCE = 16
+DECODER_SEQUENCE = 8
+
+
+def is_transformers_model(module: Any) -> bool:
+    """A ``PreTrainedModel`` (checked without importing transformers when it is not loaded)."""
+    import sys
+
+    if "transformers" not in sys.modules:
+        return False
+    from transformers import PreTrainedModel
+
+    return isinstance(module, PreTrainedModel)
+
+
+def load_folder(reference: str) -> Any:
+    """The model saved in ``hf:DIR``, in the class its config names, with the cache off."""
+    folder = Path(reference[len(PREFIX) :])
+    if not (folder / "config.json").is_file():
+        raise ModelLoadError(
+            f"{folder} has no config.json: not a folder written by save_pretrained",
+            hint="save the model with model.save_pretrained(DIR) and pass hf:DIR",
+        )
+    try:
+        import transformers
+    except ImportError as exc:
+        raise ModelLoadError(
+            "hf: models need transformers", hint="pip install 'onnxproof[transformers]'"
+        ) from exc
+    config = transformers.AutoConfig.from_pretrained(folder, local_files_only=True)
+    architectures = getattr(config, "architectures", None) or []
+    cls = next(
+        (getattr(transformers, a) for a in architectures if hasattr(transformers, a)),
+        transformers.AutoModel,
+    )
+    try:
+        model = cls.from_pretrained(folder, local_files_only=True)
+    except Exception as exc:
+        raise ModelLoadError(
+            f"transformers could not load {folder} as {getattr(cls, '__name__', cls)}: "
+            f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}",
+            hint="check that the folder holds config.json and the weights save_pretrained wrote",
+        ) from exc
+    without_cache(model)
+    return model
+
+
+def without_cache(model: Any) -> None:
+    """Export without the key/value cache: a cache changes the graph's inputs and outputs.
+
+    ``config.use_cache = False`` is not enough for every model (transformers 5 encoder-decoders
+    still return a cache), so the forward is bound with ``use_cache=False`` where it takes it.
+    """
+    config = getattr(model, "config", None)
+    if config is not None and getattr(config, "use_cache", False):
+        config.use_cache = False
+    forward = type(model).forward
+    if "use_cache" in inspect.signature(forward).parameters and not isinstance(
+        model.__dict__.get("forward"), functools.partial
+    ):
+        model.forward = functools.partial(forward, model, use_cache=False)
+
+
+def inferred_specs(model: Any) -> tuple[str, ...]:
+    """Input specs for a transformers model from its config and forward signature.
+
+    Parameters are bound by position, so only the leading run of parameters this knows how to
+    fill is used (GPT-2's second parameter is its cache: there, input_ids alone).
+    """
+    config = model.config
+    known = _known_inputs(config)
+    specs = []
+    for name in inspect.signature(model.forward).parameters:
+        if name not in known:
+            break
+        specs.append(known[name])
+    if not specs:
+        raise ModelLoadError(
+            f"cannot infer inputs for {type(model).__name__}: its forward starts with "
+            f"{list(inspect.signature(model.forward).parameters)[:3]}",
+            hint="give --input for each forward argument",
+        )
+    return tuple(specs)
+
+
+def _known_inputs(config: Any) -> dict[str, str]:
+    vocab = getattr(config, "vocab_size", None)
+    ids = f"{{0..{vocab - 1}}}" if vocab else ""
+    known = {
+        "input_ids": f"input_ids:int64[batch,seq={SEQUENCE}]{ids}",
+        "attention_mask": f"attention_mask:int64[batch,seq={SEQUENCE}]{{1..1}}",
+        "decoder_input_ids": f"decoder_input_ids:int64[batch,dseq={DECODER_SEQUENCE}]{ids}",
+    }
+    types = getattr(config, "type_vocab_size", None)
+    if types:
+        known["token_type_ids"] = f"token_type_ids:int64[batch,seq={SEQUENCE}]{{0..{types - 1}}}"
+    size = getattr(config, "image_size", None)
+    channels = getattr(config, "num_channels", None)
+    if isinstance(size, int) and channels:
+        known["pixel_values"] = f"pixel_values:float32[batch,{channels},{size},{size}]"
+    return known
