@@ -12,6 +12,8 @@ from onnxproof.runtimes._base import Availability, Runtime, Session
 REGISTRY: dict[str, str] = {
     "ort-cpu": "onnxproof.runtimes.ort:OrtCpu",
     "ort-cpu-noopt": "onnxproof.runtimes.ort:OrtCpuNoOpt",
+    "ort-node": "onnxproof.runtimes.ort_node:OrtNode",
+    "ort-web": "onnxproof.runtimes.ort_web:OrtWeb",
     "torch": "onnxproof.runtimes.torch_eager:TorchEager",
 }
 
