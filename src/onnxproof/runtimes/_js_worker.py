@@ -193,9 +193,16 @@ class JsWorkerSession(Session):
             what = f"node exited with code {code}"
         for thread in self._threads:
             thread.join(timeout=1.0)
-        last = " | ".join(line.strip() for line in list(self._stderr)[-4:] if line.strip())
-        self._dead = f"{self._runtime}: {what}" + (f": {last[-600:]}" if last else "")
+        self._dead = f"{self._runtime}: {what}" + (
+            f": {why}" if (why := self._last_words()) else ""
+        )
         return self._dead
+
+    def _last_words(self) -> str:
+        """The worker's own ``fatal:`` line if it wrote one, else the tail of its stderr."""
+        lines = [line.strip() for line in self._stderr if line.strip()]
+        fatal = [line.removeprefix("fatal: ") for line in lines if line.startswith("fatal: ")]
+        return (fatal[-1] if fatal else " | ".join(lines[-4:]))[-600:]
 
     def _stop(self) -> None:
         """Kill the worker and everything it started (the browser of ort-web)."""

@@ -9,9 +9,12 @@ from onnxproof.runtimes import js_setup
 from onnxproof.runtimes._base import Availability, Runtime, Session
 from onnxproof.runtimes._js_worker import JsWorkerSession, worker_script
 
-#: The pinned ONNX Runtime 1.30 rejects files stamped with a later ai.onnx opset ("Current official
-#: support for domain ai.onnx is till opset 26"); the load error says so and the run reports it.
+#: What the pinned ONNX Runtime 1.30 reads. A file past either is rejected at load ("Current
+#: official support for domain ai.onnx is till opset 26", "max supported IR version: 13"), which the
+#: run reports as the file not running there.
 MAX_OPSET = 26
+MAX_IR_VERSION = 13
+LIMITS = {"max opset": f"ai.onnx {MAX_OPSET}", "max IR version": str(MAX_IR_VERSION)}
 NODE_HINT = "install Node.js 18 or later with npm (apt-get install nodejs npm)"
 
 
@@ -61,5 +64,5 @@ class OrtNode(Runtime):
             load_request={"op": "load", "model": str(Path(model_path).resolve())},
             timeout_s=self.timeout_s,
             load_timeout_s=self.load_timeout_s,
-            details={"execution provider": "cpu", "max opset": f"ai.onnx {MAX_OPSET}"},
+            details={"execution provider": "cpu", **LIMITS},
         )

@@ -8,7 +8,7 @@ from pathlib import Path
 from onnxproof.runtimes import js_setup
 from onnxproof.runtimes._base import Availability, Runtime, Session
 from onnxproof.runtimes._js_worker import JsWorkerSession, worker_script
-from onnxproof.runtimes.ort_node import MAX_OPSET, node_availability
+from onnxproof.runtimes.ort_node import LIMITS, node_availability
 
 
 def external_data_files(model_path: str) -> list[str]:
@@ -67,8 +67,12 @@ class OrtWeb(Runtime):
                 "--chromium",
                 str(self.chromium),
             ],
-            load_request={"op": "load", "model": str(path), "external": external_data_files(str(path))},
+            load_request={
+                "op": "load",
+                "model": str(path),
+                "external": external_data_files(str(path)),
+            },
             timeout_s=self.timeout_s,
             load_timeout_s=self.load_timeout_s,
-            details={"max opset": f"ai.onnx {MAX_OPSET}"},
+            details=dict(LIMITS),
         )

@@ -1,9 +1,9 @@
 // onnxruntime-node behind onnxproof's line protocol: one process per loaded model.
 'use strict';
 
-const { argument, cacheRequire, decodeTensor, encodeTensor, serve } = require('./protocol.js');
+const { argument, decodeTensor, encodeTensor, fatal, load, serve } = require('./protocol.js');
 
-const ort = cacheRequire(argument('cache'))('onnxruntime-node');
+const ort = load(argument('cache'), 'onnxruntime-node');
 
 let session = null;
 
@@ -35,7 +35,4 @@ const handlers = {
 
 serve(handlers, async () => {
   if (session) await session.release();
-}).catch((error) => {
-  console.error(error);
-  process.exit(1);
-});
+}).catch(fatal);

@@ -7,12 +7,12 @@
 
 const fs = require('node:fs');
 const path = require('node:path');
-const { argument, cacheRequire, message, serve } = require('./protocol.js');
+const { argument, fatal, load, message, serve } = require('./protocol.js');
 
 const ORIGIN = 'http://localhost:9';
 const cacheDir = argument('cache');
 const chromiumPath = argument('chromium');
-const { chromium } = cacheRequire(cacheDir)('playwright-core');
+const { chromium } = load(cacheDir, 'playwright-core');
 
 const TYPES = {
   '.html': 'text/html',
@@ -115,7 +115,6 @@ const handlers = {
 serve(handlers, async () => {
   if (browser) await browser.close();
 }).catch(async (error) => {
-  console.error(error);
   if (browser) await browser.close().catch(() => {});
-  process.exit(1);
+  fatal(error);
 });

@@ -89,4 +89,19 @@ async function serve(handlers, onEnd) {
   process.exit(0);
 }
 
-module.exports = { argument, cacheRequire, decodeTensor, encodeTensor, serve, message };
+// The one line onnxproof reports when the worker cannot go on (before it could reply at all).
+function fatal(error) {
+  console.error(`fatal: ${message(error).split('\n')[0]}`);
+  process.exit(1);
+}
+
+// A package from the cache, or a fatal line naming it.
+function load(cacheDir, name) {
+  try {
+    return cacheRequire(cacheDir)(name);
+  } catch (error) {
+    fatal(new Error(`cannot load ${name} from ${cacheDir}: ${message(error).split('\n')[0]}`));
+  }
+}
+
+module.exports = { argument, decodeTensor, encodeTensor, fatal, load, message, serve };
