@@ -158,6 +158,41 @@ def test_a_feed_of_another_dtype_is_refused(
     assert js.infer({"input": np.zeros((2, 10), dtype=np.float32)})["output"].shape == (2, 3)
 
 
+@pytest.mark.parametrize("runtime", JS_RUNTIMES)
+def test_every_dtype_crosses_bit_for_bit(runtime: str, tmp_path: Path) -> None:
+    """Extremes the JSON numbers of a naive protocol would lose: int64 past 2**53, NaN, Inf, -0."""
+    import onnx
+    from onnx import helper
+
+    needs(runtime)
+    values = {
+        "f32": np.array([np.nan, np.inf, -np.inf, -0.0, 1e-45], dtype=np.float32),
+        "f64": np.array([np.nan, -np.inf, 2.0**-1074], dtype=np.float64),
+        "f16": np.array([np.nan, np.inf, 65504.0, -0.0], dtype=np.float16),
+        "i64": np.array([[2**62 + 1, -(2**63), 2**63 - 1]], dtype=np.int64),
+        "u8": np.array([0, 255], dtype=np.uint8),
+        "i32": np.array([-(2**31), 2**31 - 1], dtype=np.int32),
+        "b": np.array([[True, False], [False, True]]),
+        "scalar": np.array(3.5, dtype=np.float32),
+    }
+    nodes, inputs, outputs = [], [], []
+    for name, array in values.items():
+        elem = helper.np_dtype_to_tensor_dtype(array.dtype)
+        nodes.append(helper.make_node("Identity", [name], [f"{name}_out"]))
+        inputs.append(helper.make_tensor_value_info(name, elem, list(array.shape)))
+        outputs.append(helper.make_tensor_value_info(f"{name}_out", elem, list(array.shape)))
+    graph = helper.make_graph(nodes, "identities", inputs, outputs)
+    path = tmp_path / "identities.onnx"
+    opset = [helper.make_opsetid("", 18)]
+    onnx.save(helper.make_model(graph, opset_imports=opset, ir_version=10), str(path))
+    with runtimes.get(runtime).load(str(path)) as js:
+        got = js.infer(values)
+    for name, array in values.items():
+        out = got[f"{name}_out"]
+        assert out.dtype == array.dtype and out.shape == array.shape, name
+        assert out.tobytes() == array.tobytes(), name
+
+
 def test_details_name_the_package_and_the_browser(session: Callable[[str, str], Session]) -> None:
     node = session("ort-node", "simple").details()
     assert node["package"] == "onnxruntime-node 1.30.0"
@@ -191,8 +226,9 @@ def test_a_hung_worker_is_stopped_after_the_timeout(
     runtime: str, exported: Callable[[str], Path]
 ) -> None:
     needs(runtime)
-    feeds = {"input": np.zeros((1, 10), dtype=np.float32)}
-    js = runtimes.get(runtime, timeout_s=0.5).load(str(exported("simple")))
+    # Larger than a pipe holds: sending it to a stopped worker blocks, and must time out too.
+    feeds = {"x": np.zeros((64, 3, 32, 32), dtype=np.float32)}
+    js = runtimes.get(runtime, timeout_s=0.5).load(str(exported("cnn")))
     with js:
         os.kill(js.pid, signal.SIGSTOP)  # type: ignore[attr-defined]  # alive, never answers
         started = time.monotonic()

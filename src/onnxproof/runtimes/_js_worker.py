@@ -16,8 +16,9 @@ import shutil
 import signal
 import subprocess
 import threading
+import time
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
 import numpy as np
 
@@ -149,23 +150,24 @@ class JsWorkerSession(Session):
             raise WorkerError(self._dead)
         self._next_id += 1
         request_id = self._next_id
-        line = json.dumps({**payload, "id": request_id}) + "\n"
-        try:
-            assert self._process.stdin is not None
-            self._process.stdin.write(line.encode())
-            self._process.stdin.flush()
-        except (BrokenPipeError, OSError):
-            raise WorkerError(self._died()) from None
+        deadline = time.monotonic() + timeout_s
+        line = (json.dumps({**payload, "id": request_id}) + "\n").encode()
+        # The write has the same deadline as the reply: a worker that stopped reading blocks a
+        # write larger than the pipe holds, and only stopping it (below) ends that write.
+        failed: list[OSError] = []
+        writer = threading.Thread(target=_write, args=(self._process.stdin, line, failed))
+        writer.daemon = True
+        writer.start()
+        writer.join(timeout_s)
+        if writer.is_alive():
+            self._timed_out(payload["op"], timeout_s)
+        if failed:
+            raise WorkerError(self._died())
         while True:
             try:
-                text = self._replies.get(timeout=timeout_s)
+                text = self._replies.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
-                self._stop()
-                self._dead = (
-                    f"{self._runtime} did not answer within {timeout_s:g} s "
-                    f"({payload['op']}); its node process was stopped"
-                )
-                raise WorkerError(self._dead) from None
+                self._timed_out(payload["op"], timeout_s)
             if text is None:
                 raise WorkerError(self._died())
             reply = _parse(text)
@@ -175,6 +177,14 @@ class JsWorkerSession(Session):
             if not reply.get("ok"):
                 raise WorkerError(str(reply.get("error", "the worker gave no reason")))
             return reply
+
+    def _timed_out(self, op: str, timeout_s: float) -> NoReturn:
+        self._stop()
+        self._dead = (
+            f"{self._runtime} did not answer within {timeout_s:g} s ({op}); "
+            "its node process was stopped"
+        )
+        raise WorkerError(self._dead)
 
     def _died(self) -> str:
         """Why the worker is gone, from its exit status and the last thing it wrote."""
@@ -253,6 +263,17 @@ def _parse(text: str) -> dict[str, Any] | None:
     except ValueError:
         return None
     return value if isinstance(value, dict) else None
+
+
+def _write(stream: IO[bytes] | None, data: bytes, failed: list[OSError]) -> None:
+    try:
+        assert stream is not None
+        stream.write(data)
+        stream.flush()
+    except OSError as exc:  # BrokenPipeError: the worker is gone
+        failed.append(exc)
+    except ValueError:  # the stream was closed under the write: the worker was stopped
+        pass
 
 
 def _pump(stream: IO[bytes], put: Any, mark_end: bool) -> None:
