@@ -210,6 +210,28 @@ def bench(target, onnx_file, inputs, weights, json_path, quiet, verbose, debug, 
     sys.exit(1 if failed else 0)
 
 
+@app.command("setup-runtimes")
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False),
+    help="Where the npm packages go (default: ~/.cache/onnxproof/js).",
+)
+@common_options
+@handle_errors
+def setup_runtimes(cache_dir, verbose, quiet, debug):  # type: ignore[no-untyped-def]
+    """Install the pinned npm packages the ort-node and ort-web runtimes run on.
+
+    Says exactly what it installs and where; nothing is downloaded at run time. ort-web also
+    needs Debian's chromium (apt-get install chromium).
+    """
+    from pathlib import Path
+
+    from onnxproof.runtimes.js_setup import setup_js_runtimes
+
+    sink = Sink(quiet=quiet)
+    setup_js_runtimes(Path(cache_dir) if cache_dir else None, log=sink.show)
+
+
 def _finish(sink: Sink, report: onnxproof.RunReport, json_path: str | None) -> None:
     from onnxproof.report import render_run
 

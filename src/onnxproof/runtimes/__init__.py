@@ -14,6 +14,8 @@ REGISTRY: dict[str, str] = {
     "ort-cpu-noopt": "onnxproof.runtimes.ort:OrtCpuNoOpt",
     "ort-cuda": "onnxproof.runtimes.ort:OrtCuda",
     "ort-tensorrt": "onnxproof.runtimes.ort:OrtTensorRT",
+    "ort-node": "onnxproof.runtimes.ort_node:OrtNode",
+    "ort-web": "onnxproof.runtimes.ort_web:OrtWeb",
     "torch": "onnxproof.runtimes.torch_eager:TorchEager",
 }
 
