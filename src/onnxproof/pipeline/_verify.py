@@ -7,6 +7,7 @@ Both sides — the eval-mode PyTorch reference and the candidate runtime — com
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -170,16 +171,15 @@ def parity_step(ctx: RunContext, sessions: Sessions) -> None:
             if candidate.session is None:
                 reports.append(unavailable(candidate, ctx))
                 continue
-            reports.append(
-                verify_parity(
-                    sessions.reference,
-                    candidate.session,
-                    synthetic_cases(ctx.specs, seed=options.seed),
-                    specs=ctx.specs,
-                    policy=ctx.policy,
-                    runtime=candidate.name,
-                )
+            report = verify_parity(
+                sessions.reference,
+                candidate.session,
+                synthetic_cases(ctx.specs, seed=options.seed),
+                specs=ctx.specs,
+                policy=ctx.policy,
+                runtime=candidate.name,
             )
+            reports.append(dataclasses.replace(report, details=candidate.session.details()))
     ctx.runtime_reports = reports
     ctx.parity = reports[0]
     state, detail = parity_state(reports)

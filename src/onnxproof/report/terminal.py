@@ -114,6 +114,9 @@ def render_parity(parity: ParityReport) -> list[str]:
         f"(sizes {shown}; draws {draws})"
     )
     parts = [line(parity.passed, "parity", header)]
+    if parity.details:
+        shown = "; ".join(f"{k}: {v}" for k, v in parity.details.items())
+        parts.append(paint(f"            {shown}", "dim"))
     rows = []
     for out in parity.outputs:
         # An output is only as good as the cases it was compared on: cases that failed to run

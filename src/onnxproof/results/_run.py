@@ -102,6 +102,8 @@ class ParityReport(_Record):
     unavailable_reason: str | None = None
     #: The runtime is there but rejected the file: a failure of the file, not of the runtime.
     load_error: str | None = None
+    #: What the runtime really ran with (version, providers, precision, threads, browser).
+    details: dict[str, str] = field(default_factory=dict)
 
     @property
     def compared_elements(self) -> int:
