@@ -62,6 +62,9 @@ def handle_errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         debug = bool(kwargs.get("debug"))
         setup_logging(bool(kwargs.get("verbose")))
+        if debug:
+            # A lint rule that breaks on a file is skipped for users; under --debug it raises.
+            os.environ["ONNXPROOF_STRICT_LINT"] = "1"
         try:
             return func(*args, **kwargs)
         except OnnxproofError as exc:
