@@ -35,6 +35,20 @@ _fail_on = click.option(
 )
 
 
+_timeout = click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="Stop the whole run after this long (exit 3, saying what was running).",
+)
+
+
+def _runtimes(help_text: str) -> Callable[[F], F]:
+    return click.option(
+        "-r", "--runtime", "runtimes", multiple=True, metavar="NAME", help=help_text
+    )
+
+
 def model_options(func: F) -> F:
     return _apply(
         func,
@@ -119,13 +133,9 @@ def run_options(func: F) -> F:
         func,
         [
             _targets,
-            click.option(
-                "-r",
-                "--runtime",
-                "runtimes",
-                multiple=True,
-                metavar="NAME",
-                help="Runtime to verify on (repeatable; default ort-cpu). The first is the primary: data and localization run there.",
+            _runtimes(
+                "Runtime to verify on (repeatable; default ort-cpu). The first is the primary: "
+                "data and localization run there."
             ),
             click.option(
                 "--localize/--no-localize",
@@ -144,12 +154,7 @@ def run_options(func: F) -> F:
                 metavar="DIR",
                 help="Save every generated case as DIR/case-NNN.npz (replay with --data DIR).",
             ),
-            click.option(
-                "--timeout",
-                type=click.FloatRange(min=0, min_open=True),
-                metavar="SECONDS",
-                help="Stop the whole run after this long (exit 3, saying what was running).",
-            ),
+            _timeout,
         ],
     )
 
@@ -207,13 +212,9 @@ def bench_options(func: F) -> F:
     return _apply(
         func,
         [
-            click.option(
-                "-r",
-                "--runtime",
-                "runtimes",
-                multiple=True,
-                metavar="NAME",
-                help="Runtime to time (repeatable; default ort-cpu). Eager PyTorch is timed too when a model is given.",
+            _runtimes(
+                "Runtime to time (repeatable; default ort-cpu). Eager PyTorch is timed too when "
+                "a model is given."
             ),
             click.option(
                 "--batch",
@@ -242,11 +243,6 @@ def bench_options(func: F) -> F:
                 type=click.IntRange(min=1),
                 help="Threads for torch and ONNX Runtime (default: theirs).",
             ),
-            click.option(
-                "--timeout",
-                type=click.FloatRange(min=0, min_open=True),
-                metavar="SECONDS",
-                help="Stop after this long (exit 3).",
-            ),
+            _timeout,
         ],
     )
