@@ -10,6 +10,7 @@ from typing import Any
 
 import torch
 
+from onnxproof.exporting._naming import name_graph_io
 from onnxproof.specs import TensorSpec
 
 
@@ -67,13 +68,13 @@ class DynamoStrategy(ExportStrategy):
             request.args,
             dynamo=True,
             dynamic_shapes=dynamic_shapes,
-            input_names=[s.name for s in request.specs],
-            output_names=list(request.output_names),
             opset_version=request.opset,
             optimize=True,
         )
         if program is None:
             raise RuntimeError("the dynamo exporter returned no program")
+        # Not torch's input_names/output_names: it renames without looking for clashes.
+        name_graph_io(program.model, [s.name for s in request.specs], request.output_names)
         program.save(str(destination), external_data=False)
 
 
