@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import onnx
 import torch
 
 from onnxproof.exporting._naming import name_graph_io
@@ -36,13 +37,19 @@ class AttemptOutcome:
     seconds: float
 
 
+class InvalidFileError(Exception):
+    """A strategy wrote a file that onnx cannot load or its checker rejects."""
+
+
 class ExportStrategy(abc.ABC):
     name: str
 
     def attempt(self, request: ExportRequest, destination: Path) -> AttemptOutcome:
+        """Export, then check the file: an invalid file is a failed attempt, so the chain goes on."""
         start = time.perf_counter()
         try:
             self._export(request, destination)
+            _check_file(destination)
         except Exception as exc:
             return AttemptOutcome(
                 strategy=self.name, path=None, error=exc, seconds=time.perf_counter() - start
@@ -53,6 +60,17 @@ class ExportStrategy(abc.ABC):
 
     @abc.abstractmethod
     def _export(self, request: ExportRequest, destination: Path) -> None: ...
+
+
+def _check_file(path: Path) -> None:
+    try:
+        # By path, so a model with external data is checked too.
+        onnx.checker.check_model(str(path), full_check=True)
+    except Exception as exc:
+        reason = str(exc).strip() or type(exc).__name__
+        raise InvalidFileError(
+            f"the written file is not valid ONNX (onnx.checker): {reason}"
+        ) from exc
 
 
 class DynamoStrategy(ExportStrategy):
