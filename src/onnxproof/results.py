@@ -117,6 +117,8 @@ class ExportAttempt(_Record):
     ok: bool
     seconds: float
     error: str | None = None
+    #: The whole cause, tracebacks and the exporter's boilerplate advice removed.
+    detail: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -139,12 +139,13 @@ def example_args(specs: tuple[TensorSpec, ...], feeds: dict[str, Any]) -> tuple[
 
 
 def _attempt_record(outcome: AttemptOutcome) -> ExportAttempt:
-    error = None if outcome.error is None else describe(outcome.error).summary
+    failure = None if outcome.error is None else describe(outcome.error)
     return ExportAttempt(
         strategy=outcome.strategy,
         ok=outcome.path is not None,
         seconds=round(outcome.seconds, 3),
-        error=error,
+        error=None if failure is None else failure.summary,
+        detail=None if failure is None else failure.detail,
     )
 
 
