@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+import torch
+
 import onnxproof
+from onnxproof.exporting import export_model
+from onnxproof.specs import parse_input_specs
 from tests import models
 
 
@@ -87,3 +92,33 @@ def test_node_findings_name_the_pytorch_module(tmp_path: Path) -> None:
     )
     (hit,) = [f for f in nested.findings if f.code == "stochastic-op"]
     assert hit.module == "noise" and hit.node
+
+
+class _LenOfInput(torch.nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + torch.zeros(len(x), 10)
+
+
+class _IteratesInput(torch.nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.stack([row * 2 for row in x])
+
+
+class _FloatOfMax(torch.nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x / float(x.abs().max())
+
+
+@pytest.mark.parametrize("cls", [_LenOfInput, _IteratesInput, _FloatOfMax])
+def test_tracing_a_value_into_a_constant_is_found(tmp_path: Path, cls: type) -> None:
+    result = export_model(
+        cls(),
+        parse_input_specs(["x:float32[batch,10]"]),
+        tmp_path / "c.onnx",
+        args=(torch.randn(3, 10),),
+        exporter="torchscript",
+    )
+    constant = [f for f in result.findings if f.code == "traced-constant"]
+    assert constant and constant[0].severity.value == "warning"
+    assert constant[0].location and constant[0].location.startswith(__file__)
+    assert "traced-control-flow" not in {f.code for f in result.findings}
