@@ -9,10 +9,13 @@ assignment rule. Here the values that stand in the way are renamed first.
 from __future__ import annotations
 
 import itertools
+import logging
 from collections.abc import Iterator, Sequence
 
 import onnx_ir as ir
 from onnx_ir.passes.common import OutputFixPass
+
+log = logging.getLogger(__name__)
 
 
 def distinct_output_names(
@@ -29,6 +32,7 @@ def distinct_output_names(
         unique = name
         if unique in taken:
             unique = _fresh(f"{name}_out", taken | set(output_names))
+            log.warning("output %r is named like an input; the file calls it %r", name, unique)
         taken.add(unique)
         names.append(unique)
     return tuple(names)
