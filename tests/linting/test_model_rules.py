@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+import torch
+
 import onnxproof
+from onnxproof.exporting import export_model
+from onnxproof.linting.export_rules import export_findings
+from onnxproof.specs import parse_input_specs
 from tests import models
 
 
@@ -121,3 +127,34 @@ def test_baked_dimension_needs_every_draw_to_fail_at_the_size() -> None:
     assert [f.code for f in found] == ["baked-dimension"] and "seq=1" in found[0].message
     # A dim the graph already shows fixed is not reported a second time.
     assert list(baked_by_parity(_parity(example + every_draw), None, known={"seq"})) == []
+
+
+class _LenOfInput(torch.nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + torch.zeros(len(x), 10)
+
+
+class _IteratesInput(torch.nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.stack([row * 2 for row in x])
+
+
+class _FloatOfMax(torch.nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x / float(x.abs().max())
+
+
+@pytest.mark.parametrize("cls", [_LenOfInput, _IteratesInput, _FloatOfMax])
+def test_tracing_a_value_into_a_constant_is_found(tmp_path: Path, cls: type) -> None:
+    result = export_model(
+        cls(),
+        parse_input_specs(["x:float32[batch,10]"]),
+        tmp_path / "c.onnx",
+        args=(torch.randn(3, 10),),
+        exporter="torchscript",
+    )
+    findings = export_findings(result)
+    constant = [f for f in findings if f.code == "traced-constant"]
+    assert constant and constant[0].severity.value == "warning"
+    assert constant[0].location and constant[0].location.startswith(__file__)
+    assert "traced-control-flow" not in {f.code for f in findings}

@@ -22,6 +22,7 @@ from onnxproof.exporting._capture import capture_console
 from onnxproof.exporting._dryrun import dry_run
 from onnxproof.exporting._messages import describe
 from onnxproof.exporting._modes import eval_mode, training_submodules
+from onnxproof.exporting._naming import distinct_output_names
 from onnxproof.exporting._strategies import (
     EXPORTER_CHOICES,
     STRATEGIES,
@@ -61,8 +62,9 @@ def export_model(
     destination = Path(output)
     with eval_mode(module), torch.no_grad():
         example_out = dry_run(module, args, specs)
-        output_names = tuple(
-            name for name, value in flatten_outputs(example_out) if isinstance(value, torch.Tensor)
+        output_names = distinct_output_names(
+            [s.name for s in specs],
+            [n for n, value in flatten_outputs(example_out) if isinstance(value, torch.Tensor)],
         )
         request = ExportRequest(
             module=module,
@@ -162,6 +164,7 @@ def _attempt_record(outcome: AttemptOutcome) -> ExportAttempt:
         ok=outcome.path is not None,
         seconds=round(outcome.seconds, 3),
         error=failure.summary if failure else None,
+        detail=failure.detail if failure else None,
         data_dependent=bool(failure and failure.data_dependent),
         location=failure.location if failure else None,
     )

@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import onnx
 import torch
 
+from onnxproof.exporting._naming import name_graph_io
 from onnxproof.specs import TensorSpec
 
 
@@ -35,13 +37,19 @@ class AttemptOutcome:
     seconds: float
 
 
+class InvalidFileError(Exception):
+    """A strategy wrote a file that onnx cannot load or its checker rejects."""
+
+
 class ExportStrategy(abc.ABC):
     name: str
 
     def attempt(self, request: ExportRequest, destination: Path) -> AttemptOutcome:
+        """Export, then check the file: an invalid file is a failed attempt, so the chain goes on."""
         start = time.perf_counter()
         try:
             self._export(request, destination)
+            _check_file(destination)
         except (Exception, SystemExit, KeyboardInterrupt) as exc:
             # SystemExit / KeyboardInterrupt here come from the model's code (a real Ctrl-C is
             # raised as _signals.Interrupted, which is neither): a failed attempt, not an exit.
@@ -54,6 +62,17 @@ class ExportStrategy(abc.ABC):
 
     @abc.abstractmethod
     def _export(self, request: ExportRequest, destination: Path) -> None: ...
+
+
+def _check_file(path: Path) -> None:
+    try:
+        # By path, so a model with external data is checked too.
+        onnx.checker.check_model(str(path), full_check=True)
+    except Exception as exc:
+        reason = str(exc).strip() or type(exc).__name__
+        raise InvalidFileError(
+            f"the written file is not valid ONNX (onnx.checker): {reason}"
+        ) from exc
 
 
 class DynamoStrategy(ExportStrategy):
@@ -69,13 +88,13 @@ class DynamoStrategy(ExportStrategy):
             request.args,
             dynamo=True,
             dynamic_shapes=dynamic_shapes,
-            input_names=[s.name for s in request.specs],
-            output_names=list(request.output_names),
             opset_version=request.opset,
             optimize=True,
         )
         if program is None:
             raise RuntimeError("the dynamo exporter returned no program")
+        # Not torch's input_names/output_names: it renames without looking for clashes.
+        name_graph_io(program.model, [s.name for s in request.specs], request.output_names)
         program.save(str(destination), external_data=False)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Sequence
 
 from onnxproof.linting._base import make_finding
@@ -65,6 +66,19 @@ def export_findings(result: ExportResult, *, built_here: bool = False) -> tuple[
     return tuple(findings)
 
 
+#: TracerWarnings that say a tensor became a Python bool: the branch taken is all the file holds.
+#: A shape-only condition (``x.shape[0] > 1``) and a data-dependent one (``x.sum() > 0``) give the
+#: same text, so both stay errors.
+_CONTROL_FLOW = re.compile(r"Converting a tensor to a Python boolean")
+#: TracerWarnings that say a tensor (or its length) became a Python value the trace keeps as a
+#: constant: "Converting a tensor to a Python integer/float/number/index/list" or "to a NumPy
+#: array", ``len(x)``, and iterating over a tensor (the count of iterations is fixed).
+_CONSTANT = re.compile(
+    r"Converting a tensor to a (Python|NumPy)|Using len to get tensor shape|"
+    r"Iterating over a tensor|will show up as a constant"
+)
+
+
 def tracer_findings(warnings_seen: Sequence[ExportWarning]) -> list[Finding]:
     """TracerWarnings: a tensor became a Python bool (control flow) or number (a constant)."""
     findings: list[Finding] = []
@@ -73,11 +87,9 @@ def tracer_findings(warnings_seen: Sequence[ExportWarning]) -> list[Finding]:
         if w.category != "TracerWarning":
             continue
         text = str(w.message)
-        if "Python boolean" in text:
+        if _CONTROL_FLOW.search(text):
             code = "traced-control-flow"
-        elif "Python" in text and (
-            "index" in text or "number" in text or "integer" in text or "float" in text
-        ):
+        elif _CONSTANT.search(text):
             code = "traced-constant"
         else:
             continue

@@ -185,6 +185,10 @@ def render_exported(report: RunReport) -> list[str]:
         if not a.ok
     ]
     if export.onnx_path is None:
+        # Nothing was written: the causes in full are what the user reads next.
+        for attempt in export.attempts:
+            detail = (attempt.detail or "").splitlines()[:8]
+            parts += [paint(f"            {attempt.strategy}: {text}", "dim") for text in detail]
         return [*parts, line(False, "export", "no exporter could export the model (see findings)")]
     size = report.check.info.file_size if report.check and report.check.info else 0
     side = f" + {export.external_data_file}" if export.external_data_file else ""

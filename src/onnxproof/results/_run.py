@@ -17,6 +17,8 @@ class ExportAttempt(_Record):
     ok: bool
     seconds: float
     error: str | None = None
+    #: The whole cause, tracebacks and the exporter's boilerplate advice removed.
+    detail: str | None = None
     #: The failure was a branch on tensor values the exporter refused, at ``location``.
     data_dependent: bool = False
     location: str | None = None
