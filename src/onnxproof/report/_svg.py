@@ -82,11 +82,12 @@ def histogram_svg(histogram: ErrorHistogram, *, atol: float, label: str) -> str:
             beyond = low is not None and low >= log_atol - 1e-9
         css = "bar over" if beyond else "bar ok"
         span = _span_text(low, high)
-        parts.append(
-            f'<rect class="{css}" x="{_num(x + 1)}" y="{_num(top + plot_h - bar_h)}" '
-            f'width="{_num(max(slot - 2, 1))}" height="{_num(bar_h)}">'
-            f"<title>{count:,} elements with {escape(span)}</title></rect>"
-        )
+        if count:  # an empty bin keeps its slot on the axis, and draws nothing
+            parts.append(
+                f'<rect class="{css}" x="{_num(x + 1)}" y="{_num(top + plot_h - bar_h)}" '
+                f'width="{_num(max(slot - 2, 1))}" height="{_num(bar_h)}">'
+                f"<title>{count:,} elements with {escape(span)}</title></rect>"
+            )
         if text:
             parts.append(
                 f'<text class="muted" x="{_num(x + slot / 2)}" y="{top + plot_h + 14}" '
