@@ -30,3 +30,14 @@ def test_table_cells_hold_pipes_and_newlines(passing_run: RunReport) -> None:
     report = dataclasses.replace(passing_run, status="fail", findings=(odd,))
     text = render_markdown(report)
     assert "a \\| b c &lt;x&gt;" in text
+
+
+def test_append_keeps_what_the_step_summary_held(passing_run: RunReport, tmp_path) -> None:
+    from onnxproof.report.markdown import write_markdown
+
+    summary = tmp_path / "summary.md"
+    summary.write_text("earlier step\n")
+    write_markdown(passing_run, summary, append=True)
+    assert summary.read_text() == "earlier step\n" + render_markdown(passing_run)
+    write_markdown(passing_run, summary)
+    assert summary.read_text() == render_markdown(passing_run)

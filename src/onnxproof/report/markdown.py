@@ -59,8 +59,13 @@ def render_markdown(report: RunReport) -> str:
     return "\n".join(lines)
 
 
-def write_markdown(report: RunReport, path: str | Path) -> None:
-    """``render_markdown(report)`` written atomically to ``path`` ('-' for stdout)."""
+def write_markdown(report: RunReport, path: str | Path, *, append: bool = False) -> None:
+    """``render_markdown(report)`` written atomically to ``path`` ('-' for stdout); ``append``
+    adds it to the end instead, as ``$GITHUB_STEP_SUMMARY`` expects."""
+    if append and str(path) != "-":
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(render_markdown(report))
+        return
     write_text(render_markdown(report), path)
 
 

@@ -146,7 +146,7 @@ def write_repro_bundle(
     missing = sorted({n for _, _, outs in kept for n in outs} - set(tolerances))
     if missing:
         raise ValueError(f"no tolerance given for output(s) {missing}")
-    _check_replaceable(target)
+    check_repro_target(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
@@ -177,8 +177,10 @@ def _kept(cases: Sequence[ReproCase]) -> list[ReproCase]:
     return kept
 
 
-def _check_replaceable(target: Path) -> None:
-    """Only an empty folder or an earlier bundle is replaced: never a folder of other files."""
+def check_repro_target(target: str | Path) -> None:
+    """Raise UsageError unless ``target`` is new, an empty folder or an earlier bundle: a
+    folder of other files is never replaced (call it before the run to fail fast)."""
+    target = Path(target)
     if not target.exists():
         return
     if target.is_dir() and (not any(target.iterdir()) or (target / _MARKER).is_file()):
