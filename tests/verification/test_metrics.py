@@ -70,3 +70,28 @@ def test_shape_mismatch_is_reported_not_broadcast() -> None:
 def test_relative_error_skips_zero_reference() -> None:
     c = compare(np.array([1e-6, 2.0]), np.array([0.0, 1.0]), atol=1e-5, rtol=0)
     assert c.max_rel_diff == pytest.approx(1.0)
+
+
+def test_log_histogram_bins_every_element_once() -> None:
+    from onnxproof.verification.metrics import HISTOGRAM_EDGES, log_histogram
+
+    diff = np.array([0.0, 1e-12, 1e-10, 2e-10, 5e-4, 1e-4, 9.99e3, 1e4, np.inf])
+    counts = log_histogram(diff)
+    assert counts.sum() == diff.size
+    assert counts[0] == 1 and counts[1] == 1 and counts[-1] == 2  # zero; below 1e-10; >= 1e4
+    bins = counts[2:-1]
+    # 1e-10 and 2e-10 share the first bin [1e-10, 10**-9.5); 1e-4 opens its own bin
+    assert bins[0] == 2
+    assert bins[HISTOGRAM_EDGES.index(1e-4)] == 1 and bins[HISTOGRAM_EDGES.index(1e-4) + 1] == 1
+    assert bins[-1] == 1
+
+
+def test_comparison_histogram_counts_elements_and_nan_as_infinite() -> None:
+    reference = np.zeros((3, 4), dtype=np.float32)
+    actual = reference + 1e-3
+    actual[0, 0] = np.nan
+    comparison = compare(actual, reference, atol=1e-4, rtol=0.0)
+    assert comparison.histogram is not None
+    assert comparison.histogram.sum() == 12 and comparison.histogram[-1] == 1  # NaN: infinite
+    mismatched = compare(np.zeros((2, 2)), np.zeros((2, 3)), atol=1e-4, rtol=0.0)
+    assert mismatched.histogram is None

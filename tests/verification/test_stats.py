@@ -197,3 +197,18 @@ def test_topk_not_reported_when_k_covers_every_class() -> None:
     logits = np.arange(12, dtype=np.float32).reshape(4, 3)
     stats.update(logits, logits, first_index=0)
     assert set(stats.result().topk_agreement) == {"top1"}
+
+
+def test_dataset_histogram_matches_the_parity_bins() -> None:
+    rng = np.random.default_rng(0)
+    reference = rng.normal(size=(4, 50)).astype(np.float32)
+    actual = reference + rng.normal(size=reference.shape) * 10.0 ** rng.uniform(-12, 5, (4, 50))
+    actual[0, 0], actual[1, 1] = reference[0, 0], np.nan
+    stats = OutputStats("y", atol=1e-4, rtol=1e-3)
+    stats.update(actual[:2], reference[:2], first_index=0)
+    stats.update(actual[2:], reference[2:], first_index=2)
+    histogram = stats.result().histogram
+    expected = compare(actual, reference, atol=1e-4, rtol=1e-3).histogram
+    assert histogram is not None and expected is not None
+    got = [histogram.zeros, histogram.below, *histogram.counts, histogram.above]
+    assert got == expected.tolist() and histogram.total == actual.size

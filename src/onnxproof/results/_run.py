@@ -55,6 +55,23 @@ class ExportResult(_Record):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ErrorHistogram(_Record):
+    """Counts of elementwise ``|a - b|`` in fixed log-spaced bins (``verification/metrics.py``):
+    ``counts[i]`` holds ``edges[i] <= d < edges[i + 1]``; exact zeros, values below the first
+    edge and values at or above the last edge (infinities too) are counted apart."""
+
+    edges: tuple[float, ...]
+    counts: tuple[int, ...]
+    zeros: int = 0
+    below: int = 0
+    above: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.zeros + self.below + sum(self.counts) + self.above
+
+
+@dataclass(frozen=True, kw_only=True)
 class OutputParity(_Record):
     """Agreement of one output over all cases: worst figures and the verdict."""
 
@@ -70,6 +87,8 @@ class OutputParity(_Record):
     passed: bool
     #: Cases on which this output was compared (cases that failed to run are not among them).
     cases_compared: int = 0
+    #: Where the elementwise errors of those cases fall (None: nothing was compared).
+    histogram: ErrorHistogram | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -142,6 +161,8 @@ class OutputDatasetMetrics(_Record):
     passed: bool
     worst_samples: tuple[WorstSample, ...] = ()
     topk_agreement: dict[str, float] = field(default_factory=dict)
+    #: Where the elementwise errors fall, in the bins of ``OutputParity.histogram``.
+    histogram: ErrorHistogram | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

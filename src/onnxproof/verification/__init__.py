@@ -14,7 +14,7 @@ from onnxproof.results import CaseResult, OutputParity, ParityReport
 from onnxproof.runtimes import Session
 from onnxproof.specs import TensorSpec
 from onnxproof.verification._explain import explain_runtime_error
-from onnxproof.verification.metrics import Comparison, compare
+from onnxproof.verification.metrics import Comparison, compare, histogram_record
 from onnxproof.verification.tolerance import TolerancePolicy
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,8 @@ class _Running:
     min_atol: float = 0.0
     failed: bool = False
     cases: int = 0
+    #: Summed ``log_histogram`` counts of the cases compared (None: none had a shape to compare).
+    histogram: np.ndarray | None = None
 
     def add(self, c: Comparison) -> None:
         self.max_abs = max(self.max_abs, c.max_abs_diff)
@@ -43,6 +45,8 @@ class _Running:
         self.min_atol = max(self.min_atol, c.min_passing_atol)
         self.failed = self.failed or not c.passed
         self.cases += 1
+        if c.histogram is not None:
+            self.histogram = c.histogram if self.histogram is None else self.histogram + c.histogram
 
 
 def verify_parity(
@@ -74,6 +78,7 @@ def verify_parity(
             compared_elements=r.elements,
             passed=not r.failed,
             cases_compared=r.cases,
+            histogram=histogram_record(r.histogram) if r.histogram is not None else None,
         )
         for name, r in outputs.items()
     )

@@ -7,9 +7,24 @@ arrays compare exactly. Relative error is taken over elements where the referenc
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+
+from onnxproof.results import ErrorHistogram
+
+#: Error histogram bins: HISTOGRAM_BINS_PER_DECADE per decade from 10**HISTOGRAM_LOG10_RANGE[0]
+#: to 10**HISTOGRAM_LOG10_RANGE[1]. Coarse on purpose: it is drawn, not used to judge, and 28
+#: counters per output cost nothing to keep; fp16 errors (~1e-3) and float32 noise (~1e-7) both
+#: land well inside.
+HISTOGRAM_LOG10_RANGE = (-10, 4)
+HISTOGRAM_BINS_PER_DECADE = 2
+HISTOGRAM_BINS = (HISTOGRAM_LOG10_RANGE[1] - HISTOGRAM_LOG10_RANGE[0]) * HISTOGRAM_BINS_PER_DECADE
+#: The bin edges (HISTOGRAM_BINS + 1 of them).
+HISTOGRAM_EDGES = tuple(
+    10.0 ** (HISTOGRAM_LOG10_RANGE[0] + k / HISTOGRAM_BINS_PER_DECADE)
+    for k in range(HISTOGRAM_BINS + 1)
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -22,6 +37,8 @@ class Comparison:
     elements: int
     min_passing_atol: float
     shape_error: str | None = None
+    #: ``log_histogram`` of the elementwise |a - b| (None when shapes differ).
+    histogram: np.ndarray | None = field(default=None, compare=False)
 
     @property
     def mismatch_fraction(self) -> float:
@@ -51,7 +68,12 @@ def compare(actual: np.ndarray, reference: np.ndarray, *, atol: float, rtol: flo
         )
     if reference.size == 0:
         return Comparison(
-            max_abs_diff=0.0, max_rel_diff=0.0, mismatches=0, elements=0, min_passing_atol=0.0
+            max_abs_diff=0.0,
+            max_rel_diff=0.0,
+            mismatches=0,
+            elements=0,
+            min_passing_atol=0.0,
+            histogram=log_histogram(np.zeros(0)),
         )
     if is_exact_dtype(reference.dtype) and is_exact_dtype(actual.dtype):
         a = actual.astype(np.int64) if actual.dtype.kind != "u" else actual.astype(np.float64)
@@ -68,6 +90,7 @@ def compare(actual: np.ndarray, reference: np.ndarray, *, atol: float, rtol: flo
             mismatches=mismatches,
             elements=reference.size,
             min_passing_atol=float(diff.max()) if mismatches else 0.0,
+            histogram=log_histogram(diff),
         )
     diff, abs_b, needed, close = float_closeness(actual, reference, atol=atol, rtol=rtol)
     return Comparison(
@@ -76,6 +99,38 @@ def compare(actual: np.ndarray, reference: np.ndarray, *, atol: float, rtol: flo
         mismatches=int(np.count_nonzero(~close)),
         elements=reference.size,
         min_passing_atol=float(max(0.0, needed.max())),
+        histogram=log_histogram(diff),
+    )
+
+
+def log_histogram(diff: np.ndarray) -> np.ndarray:
+    """Counts of ``diff`` (non-negative, inf allowed) as one int64 array: [exact zeros, below the
+    first edge, one per bin of ``HISTOGRAM_EDGES``, at or above the last edge]. Arrays of counts
+    add, so a histogram over many cases is the sum of theirs."""
+    flat = np.asarray(diff, dtype=np.float64).ravel()
+    counts = np.zeros(HISTOGRAM_BINS + 3, dtype=np.int64)
+    positive = flat[flat > 0]
+    counts[0] = flat.size - positive.size
+    low, high = HISTOGRAM_EDGES[0], HISTOGRAM_EDGES[-1]
+    counts[1] = int(np.count_nonzero(positive < low))
+    counts[-1] = int(np.count_nonzero(positive >= high))
+    inside = positive[(positive >= low) & (positive < high)]
+    if inside.size:
+        bins = np.floor(
+            (np.log10(inside) - HISTOGRAM_LOG10_RANGE[0]) * HISTOGRAM_BINS_PER_DECADE
+        ).astype(np.int64)
+        counts[2:-1] += np.bincount(np.clip(bins, 0, HISTOGRAM_BINS - 1), minlength=HISTOGRAM_BINS)
+    return counts
+
+
+def histogram_record(counts: np.ndarray) -> ErrorHistogram:
+    """The record of a ``log_histogram`` count array."""
+    return ErrorHistogram(
+        edges=HISTOGRAM_EDGES,
+        counts=tuple(int(c) for c in counts[2:-1]),
+        zeros=int(counts[0]),
+        below=int(counts[1]),
+        above=int(counts[-1]),
     )
 
 

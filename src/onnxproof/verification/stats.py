@@ -24,7 +24,13 @@ import math
 import numpy as np
 
 from onnxproof.results import OutputDatasetMetrics, WorstSample
-from onnxproof.verification.metrics import float_closeness, is_exact_dtype
+from onnxproof.verification.metrics import (
+    HISTOGRAM_BINS_PER_DECADE,
+    HISTOGRAM_LOG10_RANGE,
+    float_closeness,
+    histogram_record,
+    is_exact_dtype,
+)
 
 #: Histogram resolution for p99: bin edges are 10**(k / BINS_PER_DECADE).
 BINS_PER_DECADE = 200
@@ -141,6 +147,7 @@ class OutputStats:
                 for abs_, neg, rel in worst
             ),
             # top-k with k >= the number of classes always agrees: it would prove nothing.
+            histogram=histogram_record(self._coarse_histogram()) if self._elements else None,
             topk_agreement={
                 f"top{k}": self._agree[k] / self._rows if self._rows else math.nan
                 for k in self.topk
@@ -160,6 +167,17 @@ class OutputStats:
         inside = positive[(positive >= 10.0**_LOG_MIN) & (positive < 10.0**_LOG_MAX)]
         bins = np.floor((np.log10(inside) - _LOG_MIN) * BINS_PER_DECADE).astype(np.int64)
         self._hist += np.bincount(np.clip(bins, 0, _NBINS - 1), minlength=_NBINS)
+
+    def _coarse_histogram(self) -> np.ndarray:
+        """The fine p99 histogram summed into the coarse bins of ``metrics.log_histogram`` (their
+        edges are fine edges: every coarse bin is a whole number of fine bins)."""
+        group = BINS_PER_DECADE // HISTOGRAM_BINS_PER_DECADE
+        start = (HISTOGRAM_LOG10_RANGE[0] - _LOG_MIN) * BINS_PER_DECADE
+        stop = (HISTOGRAM_LOG10_RANGE[1] - _LOG_MIN) * BINS_PER_DECADE
+        inside = self._hist[start:stop].reshape(-1, group).sum(axis=1)
+        below = self._underflow + int(self._hist[:start].sum())
+        above = self._overflow + self._infs + int(self._hist[stop:].sum())
+        return np.concatenate([[self._zeros, below], inside, [above]]).astype(np.int64)
 
     def _p99(self) -> float:
         if not self._elements:
