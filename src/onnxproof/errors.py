@@ -17,6 +17,10 @@ class OnnxproofError(Exception):
         return self.message if not self.hint else f"{self.message} — {self.hint}"
 
 
+class UsageError(OnnxproofError):
+    """An option has a value onnxproof cannot use (a negative tolerance, a seed out of range)."""
+
+
 class ModelLoadError(OnnxproofError):
     """The model reference could not be turned into an nn.Module."""
 

@@ -48,7 +48,8 @@ def to_numpy(tensor: torch.Tensor) -> np.ndarray:
 def to_tensor(array: np.ndarray) -> torch.Tensor:
     if array.dtype.name == "bfloat16":
         return torch.from_numpy(array.astype(np.float32)).to(torch.bfloat16)
-    return torch.from_numpy(np.ascontiguousarray(array))
+    # np.asarray(order="C") keeps a rank-0 array rank 0; np.ascontiguousarray would make it [1]
+    return torch.from_numpy(np.asarray(array, order="C"))
 
 
 class TorchSession(Session):
