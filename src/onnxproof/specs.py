@@ -129,7 +129,11 @@ class TensorSpec:
         text = f"{self.name}:{self.dtype}[{','.join(str(d) for d in self.dims)}]"
         if self.value_range is not None:
             low, high = self.value_range
-            text += f"{{{_fmt(low)}..{_fmt(high)}}}"
+            if self.is_integer:  # int64's extremes round past their limits as floats
+                smallest, largest = INT_LIMITS[self.dtype]
+                text += f"{{{max(int(low), smallest)}..{min(int(high), largest)}}}"
+            else:
+                text += f"{{{_fmt(low)}..{_fmt(high)}}}"
         return text
 
 

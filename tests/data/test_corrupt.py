@@ -207,3 +207,20 @@ def test_huge_images_are_refused_before_decoding(tmp_path: Path, width: int, hei
 def test_damaged_image(tmp_path: Path) -> None:
     (tmp_path / "bad.png").write_bytes(_png(4, 4, b"not a zlib stream"))
     _image_fails(tmp_path, "bad.png", "could not be read")
+
+
+def test_probe_checks_without_reading_everything(tmp_path: Path) -> None:
+    from onnxproof.data.files import probe
+
+    good = tmp_path / "good.npz"
+    np.savez(good, x=X)
+    assert probe(good, X_ONLY).samples == 10
+    empty = tmp_path / "empty.npz"
+    np.savez(empty, x=np.zeros((0, 4), np.float32))
+    with pytest.raises(DataError, match="holds no samples"):
+        probe(empty, X_ONLY)
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    np.save(folder / "a.npy", np.zeros((2, 5), np.float32))  # wrong static dim, found on read
+    with pytest.raises(DataError, match="axis 1 is 5, not 4"):
+        probe(folder, X_ONLY)

@@ -122,6 +122,34 @@ def open_data(
     )
 
 
+def probe(
+    path: str | Path,
+    specs: tuple[TensorSpec, ...],
+    *,
+    batch_size: int = 32,
+    max_samples: int | None = None,
+    image_spec: ImageSpec | None = None,
+) -> DataSource:
+    """Check a data path against the specs cheaply, before anything expensive (an export) runs.
+
+    Opens the data as ``open_data`` does (path kind, format, headers, names, dtypes, ranks,
+    static dims) and reads its first batch only, so an empty dataset or a damaged first file is
+    a DataError now. Damage further in still surfaces while iterating.
+    """
+    source, batches = open_data(
+        path, specs, batch_size=batch_size, max_samples=max_samples, image_spec=image_spec
+    )
+    try:
+        next(batches)
+    except StopIteration:  # _rebatch raises on an empty source; kept for safety
+        raise _no_samples(str(path)) from None
+    finally:
+        close = getattr(batches, "close", None)
+        if close is not None:
+            close()  # releases the open zip or mapped file now
+    return source
+
+
 def iter_batches(
     items: Iterable[Any],
     specs: tuple[TensorSpec, ...],
