@@ -5,15 +5,29 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import inspect
+import io
 import logging
+import math
+import operator
 import sys
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
-
+from onnxproof._paths import file_problem
+from onnxproof._pt2_audit import audit_pt2
 from onnxproof.errors import ModelLoadError
+
+TORCH_INSTALL = "pip install -c constraints.txt torch==2.13.0"
+
+try:
+    import torch
+except ImportError as _exc:  # the CLI maps this to a message, not "a bug in onnxproof"
+    raise ModelLoadError(
+        f"PyTorch (torch) is not installed, and loading a PyTorch model needs it ({_exc})",
+        hint=f"install it with: {TORCH_INSTALL}",
+    ) from _exc
 
 log = logging.getLogger(__name__)
 
@@ -104,10 +118,9 @@ def _load_attribute(reference: str, shown: str) -> LoadedModel:
 def _import_where(where: str) -> Any:
     if where.endswith(".py") or "/" in where or "\\" in where:
         path = Path(where)
-        if not path.is_file():
-            raise ModelLoadError(
-                f"model file {where} does not exist", hint="check the path before the ':'"
-            )
+        problem = file_problem(path, "model file")
+        if problem is not None:
+            raise ModelLoadError(problem, hint="check the path before the ':'")
         module_name = f"onnxproof_user_{abs(hash(str(path.resolve())))}"
         if module_name in sys.modules:
             # Executing a file again would redefine its classes and re-register any custom ops.
@@ -182,13 +195,16 @@ def _required_parameters(target: Any) -> list[str]:
 
 
 def _load_exported_program(path: Path) -> LoadedModel:
-    if not path.is_file():
-        raise ModelLoadError(f"model file {path} does not exist")
+    _require_file(path, "model file")
     try:
+        _audit_exported_program(path)
         program = torch.export.load(str(path))
+    except ModelLoadError:
+        raise
     except Exception as exc:
         raise ModelLoadError(
-            f"{path} is not a loadable torch.export program: {exc}",
+            f"{path} is not a loadable torch.export program: {type(exc).__name__}: "
+            f"{_first_line(exc)}",
             hint="save it with torch.export.save(torch.export.export(model, args), path)",
         ) from exc
     args, _kwargs = program.example_inputs or ((), {})
@@ -200,9 +216,65 @@ def _load_exported_program(path: Path) -> LoadedModel:
     )
 
 
+def _audit_exported_program(path: Path) -> None:
+    """Refuse a .pt2 that torch.export.load would run code from (see onnxproof._pt2_audit)."""
+    from torch.export.pt2_archive import PT2ArchiveReader
+
+    where = str(path)
+    with zipfile.ZipFile(path) as zf:
+        # torch.export.load falls back to the pre-2.8 layout, read with zipfile and unpickled
+        # with weights_only=False, whenever the current layout fails to load
+        if "version" in zf.namelist():
+            raise ModelLoadError(
+                f"{where} is refused: it uses the pre-2.8 torch.export layout, whose weights "
+                "are unpickled with weights_only=False; loading it could run code from the file",
+                hint="re-save it with torch.export.save from torch 2.13",
+            )
+    reader = PT2ArchiveReader(where)  # the same zip reader torch.export.load uses
+    samples = audit_pt2(
+        reader.get_file_names(), reader.read_bytes, is_safe_target=_is_torch_op, where=where
+    )
+    for record in samples:
+        try:  # torch tries weights_only=True first and unpickles fully if that fails
+            torch.load(io.BytesIO(reader.read_bytes(record)), weights_only=True)
+        except Exception as exc:
+            raise ModelLoadError(
+                f"{where} is refused: its {record} holds more than tensors "
+                f"({type(exc).__name__}); loading it could run code from the file",
+                hint="re-save the program with example inputs that are plain tensors",
+            ) from exc
+
+
+def _is_torch_op(target: str) -> bool:
+    """Whether a node target resolves, as torch's deserializer resolves it, to an operator."""
+    from torch._export.serde.serialize import _SYM_OPS
+
+    roots = {"torch": torch, "_operator": operator, "math": math}
+    head, _, rest = target.partition(".")
+    if head not in roots or not rest:
+        return False
+    value: Any = roots[head]
+    for part in rest.split("."):
+        if part.startswith("_") or not hasattr(value, part):
+            return False
+        value = getattr(value, part)
+    ops = (torch._ops.OpOverload, torch._ops.OpOverloadPacket, torch._ops.HigherOrderOperator)
+    return isinstance(value, ops) or value in _SYM_OPS or value is operator.getitem
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0][:300] if lines else "no details"
+
+
+def _require_file(path: Path, what: str) -> None:
+    problem = file_problem(path, what)
+    if problem is not None:
+        raise ModelLoadError(problem, hint="check the path")
+
+
 def _load_torchscript(path: Path) -> LoadedModel:
-    if not path.is_file():
-        raise ModelLoadError(f"model file {path} does not exist")
+    _require_file(path, "model file")
     try:
         module = torch.jit.load(str(path), map_location="cpu")
     except Exception as exc:
@@ -215,11 +287,11 @@ def _load_torchscript(path: Path) -> LoadedModel:
 
 def load_weights(module: torch.nn.Module, path: Path) -> None:
     """Load a state dict (.pt/.pth with weights_only=True, or .safetensors) strictly."""
-    if not path.is_file():
-        raise ModelLoadError(f"weights file {path} does not exist")
+    _require_file(path, "weights file")
     state: Any
+    safetensors = path.suffix == ".safetensors"
     try:
-        if path.suffix == ".safetensors":
+        if safetensors:
             from safetensors.torch import load_file
 
             state = load_file(str(path))
@@ -231,15 +303,27 @@ def load_weights(module: torch.nn.Module, path: Path) -> None:
             hint="pip install 'onnxproof[safetensors]'",
         ) from exc
     except Exception as exc:
+        hint = (
+            "the file is not a valid safetensors file: write it with "
+            "safetensors.torch.save_file(model.state_dict(), path)"
+            if safetensors
+            else "weights are loaded with weights_only=True: save a plain state_dict"
+        )
         raise ModelLoadError(
-            f"cannot read weights {path}: {type(exc).__name__}: {str(exc).splitlines()[0]}",
-            hint="weights are loaded with weights_only=True: save a plain state_dict",
+            f"cannot read weights {path}: {type(exc).__name__}: {_first_line(exc)}", hint=hint
         ) from exc
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]
     if not isinstance(state, dict):
         raise ModelLoadError(f"{path} holds a {type(state).__name__}, not a state dict")
-    result = module.load_state_dict(state, strict=False)
+    _check_weight_shapes(module, state, path)
+    try:
+        result = module.load_state_dict(state, strict=False)
+    except Exception as exc:  # e.g. a value that is not a tensor
+        raise ModelLoadError(
+            f"weights {path} do not fit the model: {type(exc).__name__}: {_first_line(exc)}",
+            hint="check that the weights were saved from this model class",
+        ) from exc
     if result.missing_keys or result.unexpected_keys:
         raise ModelLoadError(
             f"weights {path} do not fit the model: missing {list(result.missing_keys)[:5]}, "
@@ -247,3 +331,18 @@ def load_weights(module: torch.nn.Module, path: Path) -> None:
             hint="check that the weights were saved from this model class",
         )
     log.info("loaded weights from %s", path)
+
+
+def _check_weight_shapes(module: torch.nn.Module, state: dict[Any, Any], path: Path) -> None:
+    """Name the first tensor whose shape differs; load_state_dict lists them all in a traceback."""
+    expected = module.state_dict()
+    for key, value in state.items():
+        if key not in expected or not isinstance(value, torch.Tensor):
+            continue  # missing and unexpected keys are reported together afterwards
+        if tuple(value.shape) != tuple(expected[key].shape):
+            raise ModelLoadError(
+                f"weights {path} do not fit the model: {key!r} has shape {list(value.shape)} in "
+                f"the file but {list(expected[key].shape)} in the model",
+                hint="check that the weights were saved from this model class with the same "
+                "configuration (sizes, number of classes)",
+            )

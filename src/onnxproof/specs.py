@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import enum
+import math
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from onnxproof.errors import InputSpecError
 
@@ -37,12 +39,34 @@ DEFAULT_OPSET = 18
 #: exporter specializes those sizes and would bake them into the graph.
 DEFAULT_DYNAMIC_SIZE = 2
 
+#: Input names may hold '.', '-' and '/': ONNX value names are free strings and both exporters
+#: pass them through unchanged. Dim names are narrower (see ``_check_dim_name``).
 _NAME = r"[A-Za-z_][A-Za-z0-9_.\-/]*"
 _SPEC_RE = re.compile(
     rf"^\s*(?P<name>{_NAME})\s*:\s*(?P<dtype>[a-z0-9]+)\s*\[(?P<dims>[^\]]*)\]\s*"
     r"(?:\{(?P<range>[^}]*)\})?\s*$"
 )
-_DIM_RE = re.compile(rf"^\s*(?:(?P<static>\d+)|(?P<name>{_NAME})(?:\s*=\s*(?P<size>\d+))?)\s*$")
+_DIM_RE = re.compile(rf"^\s*(?:(?P<static>\d+)|(?P<name>{_NAME})(?:\s*=\s*(?P<size>-?\d+))?)\s*$")
+#: Largest array one input may have (2**31 values): bigger is a typo, not a model to verify.
+MAX_ELEMENTS = 2**31
+
+#: Inclusive value limits of the integer dtypes (written out so this module needs no NumPy).
+INT_LIMITS: dict[str, tuple[int, int]] = {
+    "int64": (-(2**63), 2**63 - 1),
+    "int32": (-(2**31), 2**31 - 1),
+    "int16": (-(2**15), 2**15 - 1),
+    "int8": (-(2**7), 2**7 - 1),
+    "uint8": (0, 2**8 - 1),
+}
+
+#: Largest finite value of each float dtype.
+FLOAT_MAX: dict[str, float] = {
+    "float16": 65504.0,
+    "bfloat16": 3.3895313892515355e38,
+    "float32": 3.4028234663852886e38,
+    "float64": 1.7976931348623157e308,
+}
+
 _NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _RANGE_RE = re.compile(rf"^\s*(?P<low>{_NUM})\s*\.\.\s*(?P<high>{_NUM})\s*$")
 
@@ -105,7 +129,11 @@ class TensorSpec:
         text = f"{self.name}:{self.dtype}[{','.join(str(d) for d in self.dims)}]"
         if self.value_range is not None:
             low, high = self.value_range
-            text += f"{{{_fmt(low)}..{_fmt(high)}}}"
+            if self.is_integer:  # int64's extremes round past their limits as floats
+                smallest, largest = INT_LIMITS[self.dtype]
+                text += f"{{{max(int(low), smallest)}..{min(int(high), largest)}}}"
+            else:
+                text += f"{{{_fmt(low)}..{_fmt(high)}}}"
         return text
 
 
@@ -127,40 +155,114 @@ def parse_input_spec(text: str) -> TensorSpec:
             f"input spec {text!r}: unknown dtype {dtype_word!r}",
             hint=f"use one of {', '.join(sorted(set(DTYPES.values())))}",
         )
-    dims: list[Dim] = []
+    dtype = DTYPES[dtype_word]
     dims_text = match["dims"].strip()
-    for part in dims_text.split(",") if dims_text else []:
-        dmatch = _DIM_RE.match(part)
-        if dmatch is None:
-            raise InputSpecError(
-                f"input spec {text!r}: dim {part.strip()!r} is neither an integer nor a name",
-                hint="write a static dim as 10 and a dynamic one as batch or seq=16",
-            )
-        if dmatch["static"] is not None:
-            dims.append(Dim(size=int(dmatch["static"])))
-        else:
-            size = int(dmatch["size"]) if dmatch["size"] else DEFAULT_DYNAMIC_SIZE
-            if size < 2:
-                raise InputSpecError(
-                    f"input spec {text!r}: example size {size} for dim {dmatch['name']!r}",
-                    hint="dynamic dims need an example size of at least 2 (exporters bake in 0 and 1)",
-                )
-            dims.append(Dim(size=size, name=dmatch["name"]))
+    dims = tuple(_parse_dim(part, text) for part in (dims_text.split(",") if dims_text else []))
     value_range = None
     if match["range"] is not None:
-        rmatch = _RANGE_RE.match(match["range"])
-        if rmatch is None:
+        value_range = _parse_range(match["range"], dtype, text)
+    spec = TensorSpec(name=match["name"], dtype=dtype, dims=dims, value_range=value_range)
+    check_elements(spec, spec.example_shape)
+    return spec
+
+
+def _parse_dim(part: str, text: str) -> Dim:
+    dmatch = _DIM_RE.match(part)
+    if dmatch is None:
+        if part.strip().startswith("-"):
             raise InputSpecError(
-                f"input spec {text!r}: value range {{{match['range']}}} is not low..high",
-                hint="for example {0..999} for token ids or {-1..1} for floats",
+                f"input spec {text!r}: dim {part.strip()!r} is negative",
+                hint="sizes are 0 or more; write a dim of unknown size as a name (batch, seq=16)",
             )
-        low, high = float(rmatch["low"]), float(rmatch["high"])
-        if low > high:
-            raise InputSpecError(f"input spec {text!r}: value range low {low} is above high {high}")
-        value_range = (low, high)
-    return TensorSpec(
-        name=match["name"], dtype=DTYPES[dtype_word], dims=tuple(dims), value_range=value_range
-    )
+        raise InputSpecError(
+            f"input spec {text!r}: dim {part.strip()!r} is neither an integer nor a name",
+            hint="write a static dim as 10 and a dynamic one as batch or seq=16",
+        )
+    if dmatch["static"] is not None:
+        return Dim(size=int(dmatch["static"]))
+    name = dmatch["name"]
+    if not name.isidentifier():
+        # torch.export.Dim asserts this; a dim it rejects would make the dynamo exporter fail
+        # and silently leave the export to the TorchScript fallback.
+        raise InputSpecError(
+            f"input spec {text!r}: dim name {name!r} is not a Python identifier",
+            hint="dim names are letters, digits and '_' (not starting with a digit), "
+            f"e.g. {re.sub(r'[^A-Za-z0-9_]', '_', name)!r}",
+        )
+    size = int(dmatch["size"]) if dmatch["size"] else DEFAULT_DYNAMIC_SIZE
+    if size < 2:
+        raise InputSpecError(
+            f"input spec {text!r}: example size {size} for dim {name!r}",
+            hint="dynamic dims need an example size of at least 2 (exporters bake in 0 and 1)",
+        )
+    return Dim(size=size, name=name)
+
+
+def _parse_range(range_text: str, dtype: str, text: str) -> tuple[float, float]:
+    """Bounds that the dtype can hold, checked exactly (Decimal) before they become floats."""
+    if re.search(r"inf|nan", range_text, re.IGNORECASE):
+        raise InputSpecError(
+            f"input spec {text!r}: value range {{{range_text}}} is not finite",
+            hint="give finite bounds, for example {-1..1}",
+        )
+    rmatch = _RANGE_RE.match(range_text)
+    if rmatch is None:
+        raise InputSpecError(
+            f"input spec {text!r}: value range {{{range_text}}} is not low..high",
+            hint="for example {0..999} for token ids or {-1..1} for floats",
+        )
+    low, high = Decimal(rmatch["low"]), Decimal(rmatch["high"])
+    if low > high:
+        raise InputSpecError(
+            f"input spec {text!r}: value range low {float(low)} is above high {float(high)}",
+            hint="write the smaller bound first",
+        )
+    if dtype == "bool":
+        raise InputSpecError(
+            f"input spec {text!r}: a bool input takes no value range",
+            hint="drop the {low..high}; bool inputs are drawn as True or False",
+        )
+    if dtype.startswith(("int", "uint")):
+        smallest, largest = INT_LIMITS[dtype]
+        if low != low.to_integral_value() or high != high.to_integral_value():
+            raise InputSpecError(
+                f"input spec {text!r}: value range {{{range_text}}} has a fractional bound, "
+                f"but {dtype} holds whole numbers",
+                hint="give whole-number bounds",
+            )
+        if low < smallest or high > largest:
+            # NumPy would wrap such values around silently (300 as int8 is 44).
+            raise InputSpecError(
+                f"input spec {text!r}: value range {{{range_text}}} does not fit {dtype}, "
+                f"which holds {smallest}..{largest}",
+                hint=f"narrow the range to {smallest}..{largest} or use a wider dtype",
+            )
+        return float(low), float(high)
+    largest_float = FLOAT_MAX[dtype]
+    if max(abs(low), abs(high)) > Decimal(largest_float):
+        raise InputSpecError(
+            f"input spec {text!r}: value range {{{range_text}}} does not fit {dtype}, whose "
+            f"largest finite value is {largest_float:g}",
+            hint="narrow the range; values past it would become inf",
+        )
+    if not math.isfinite(float(high) - float(low)):
+        raise InputSpecError(
+            f"input spec {text!r}: value range {{{range_text}}} is wider than a float64 can "
+            "span, so values cannot be drawn from it",
+            hint="narrow the range",
+        )
+    return float(low), float(high)
+
+
+def check_elements(spec: TensorSpec, shape: tuple[int, ...]) -> None:
+    """Refuse an array of more than MAX_ELEMENTS values before anything tries to allocate it."""
+    count = math.prod(shape)
+    if count > MAX_ELEMENTS:
+        raise InputSpecError(
+            f"input {spec.name!r} would have shape {list(shape)}: {count:,} values, more than "
+            f"the {MAX_ELEMENTS:,} onnxproof accepts for one input",
+            hint="use smaller static dims or example sizes; verification needs only small inputs",
+        )
 
 
 def parse_input_specs(texts: list[str] | tuple[str, ...]) -> tuple[TensorSpec, ...]:

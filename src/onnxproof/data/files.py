@@ -20,9 +20,11 @@ Each yielded batch is a fresh array (a copy), never a view into a mapped file.
 from __future__ import annotations
 
 import logging
+import lzma
 import math
 import struct
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,15 +32,32 @@ from typing import Any, Literal
 
 import numpy as np
 
+from onnxproof._paths import file_problem
 from onnxproof.data._validate import Chunk, check_shape
 from onnxproof.data.images import IMAGE_SUFFIXES, ImageSpec, image_loader
 from onnxproof.errors import DataError
-from onnxproof.specs import TensorSpec
+from onnxproof.specs import MAX_ELEMENTS, TensorSpec
 
 log = logging.getLogger(__name__)
 
 ARRAY_SUFFIXES = (".npy", ".npz")
 SUPPORTED = f".npz, .npy, .pt/.pth, a folder of .npy/.npz files or of images {IMAGE_SUFFIXES}"
+
+#: What zipfile and its decompressors raise on a damaged archive: a bad or truncated deflate,
+#: bzip2 or lzma stream (zlib.error, OSError, EOFError, LZMAError), a CRC mismatch (BadZipFile),
+#: an unknown compression method (NotImplementedError), an encrypted member (RuntimeError).
+_ZIP_ERRORS: tuple[type[Exception], ...] = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    zlib.error,
+    lzma.LZMAError,
+    OSError,
+    EOFError,
+    ValueError,
+    NotImplementedError,
+    RuntimeError,
+    struct.error,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -63,8 +82,8 @@ def open_data(
     folder are checked as they are read, so such errors surface while iterating.
     """
     path = Path(path)
-    if not path.exists():
-        raise DataError(f"data path {str(path)!r} does not exist", hint=f"give one of: {SUPPORTED}")
+    if not path.is_dir():
+        _check_file(path, "data path")
     rows, _ = _batch_rows(specs, batch_size, max_samples)
     suffix = path.suffix.lower()
     chunks: Iterable[Chunk]
@@ -85,6 +104,8 @@ def open_data(
                 f"data file {str(path)!r} has an unsupported format {suffix or '(none)'!r}",
                 hint=f"supported: {SUPPORTED}",
             )
+        if total == 0:
+            raise _no_samples(str(path))
         count = "unknown number of samples" if total is None else f"{total} samples"
         plural = "s" if len(specs) != 1 else ""
         source = DataSource(
@@ -96,7 +117,37 @@ def open_data(
             description=f"{source.description}, at most {max_samples} used", samples=used
         )
     log.info("data: %s", source.description)
-    return source, _rebatch(chunks, specs, batch_size=batch_size, max_samples=max_samples)
+    return source, _rebatch(
+        chunks, specs, batch_size=batch_size, max_samples=max_samples, where=str(path)
+    )
+
+
+def probe(
+    path: str | Path,
+    specs: tuple[TensorSpec, ...],
+    *,
+    batch_size: int = 32,
+    max_samples: int | None = None,
+    image_spec: ImageSpec | None = None,
+) -> DataSource:
+    """Check a data path against the specs cheaply, before anything expensive (an export) runs.
+
+    Opens the data as ``open_data`` does (path kind, format, headers, names, dtypes, ranks,
+    static dims) and reads its first batch only, so an empty dataset or a damaged first file is
+    a DataError now. Damage further in still surfaces while iterating.
+    """
+    source, batches = open_data(
+        path, specs, batch_size=batch_size, max_samples=max_samples, image_spec=image_spec
+    )
+    try:
+        next(batches)
+    except StopIteration:  # _rebatch raises on an empty source; kept for safety
+        raise _no_samples(str(path)) from None
+    finally:
+        close = getattr(batches, "close", None)
+        if close is not None:
+            close()  # releases the open zip or mapped file now
+    return source
 
 
 def iter_batches(
@@ -114,10 +165,31 @@ def iter_batches(
     """
     _batch_rows(specs, batch_size, max_samples)
     chunks = (_item_chunk(item, specs, f"item {i}") for i, item in enumerate(items))
-    return _rebatch(chunks, specs, batch_size=batch_size, max_samples=max_samples)
+    return _rebatch(
+        chunks, specs, batch_size=batch_size, max_samples=max_samples, where="the iterable"
+    )
 
 
 # --- checks ---------------------------------------------------------------------------------
+
+
+def _check_file(path: Path, what: str) -> None:
+    """A regular, non-empty file: never open a FIFO (it blocks) or a device (it never ends)."""
+    problem = file_problem(path, what)
+    if problem is not None:
+        raise DataError(problem, hint=f"give one of: {SUPPORTED}")
+    if path.stat().st_size == 0:
+        raise DataError(
+            f"{what} {str(path)!r} is empty (0 bytes)", hint=f"give one of: {SUPPORTED}"
+        )
+
+
+def _no_samples(where: str) -> DataError:
+    return DataError(
+        f"{where} holds no samples: there is nothing to verify",
+        hint="give data with at least one sample, or leave the data out to verify on "
+        "generated inputs",
+    )
 
 
 def _batch_rows(
@@ -126,8 +198,11 @@ def _batch_rows(
     """Samples per batch, and whether that count is fixed by a static axis 0 in the specs."""
     if batch_size < 1:
         raise DataError(f"batch size {batch_size} is below 1")
-    if max_samples is not None and max_samples < 0:
-        raise DataError(f"max samples {max_samples} is negative")
+    if max_samples is not None and max_samples < 1:
+        raise DataError(
+            f"max samples {max_samples} is below 1: there would be nothing to verify",
+            hint="give --max-samples 1 or more, or leave it out to use every sample",
+        )
     for spec in specs:
         if not spec.dims:
             raise DataError(
@@ -240,6 +315,7 @@ def _rebatch(
     *,
     batch_size: int,
     max_samples: int | None,
+    where: str,
 ) -> Iterator[Chunk]:
     rows, fixed = _batch_rows(specs, batch_size, max_samples)
     if fixed and rows != batch_size:
@@ -275,6 +351,8 @@ def _rebatch(
             break
     if pending:
         yield emit()
+    elif not emitted:
+        raise _no_samples(where)
 
 
 # --- formats --------------------------------------------------------------------------------
@@ -302,8 +380,11 @@ def _npz_plan(
             infos = {i.filename.removesuffix(".npy"): i for i in zf.infolist() if not i.is_dir()}
             _check_names(infos, specs, where)
             members = {s.name: _npz_member(zf, raw, infos[s.name], s, where) for s in specs}
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise DataError(f"{where} is not a readable .npz file: {exc}") from exc
+    except _ZIP_ERRORS as exc:
+        raise DataError(
+            f"{where} is not a readable .npz file: {_first_line(exc)}",
+            hint="write it again with np.savez or np.savez_compressed",
+        ) from exc
     totals = {n: m.shape[0] if m.batch else 1 for n, m in members.items()}
     if len(set(totals.values())) > 1:
         raise DataError(f"{where}: inputs hold different numbers of samples {totals}")
@@ -318,6 +399,16 @@ def _npz_member(
     if dtype.hasobject:
         raise DataError(f"{where}: member {info.filename!r} holds Python objects, not numbers")
     batch = check_shape(shape, dtype.name, spec, where)
+    _check_sample_size(shape[1:] if batch else shape, spec, f"{where}: member {info.filename!r}")
+    # The header's shape is only a claim: a member whose data is shorter would be mapped past
+    # the end of the file or allocated whole before the short read shows.
+    data_bytes = math.prod(shape) * dtype.itemsize
+    if data_bytes > info.file_size:
+        raise DataError(
+            f"{where}: member {info.filename!r} claims shape {list(shape)} ({data_bytes:,} bytes "
+            f"of {dtype.name}) but holds only {info.file_size:,} bytes: the file is damaged",
+            hint="write it again with np.savez or np.savez_compressed",
+        )
     offset = None
     if info.compress_type == zipfile.ZIP_STORED and not info.flag_bits & 0x1:
         # Stored bytes are the .npy file verbatim: its data sits after the local zip header
@@ -327,6 +418,12 @@ def _npz_member(
         raw.seek(info.header_offset + 30 + header[10] + header[11])
         _read_npy_header(raw)
         offset = raw.tell()
+        if offset + data_bytes > raw.seek(0, 2):  # the central directory's size may lie too
+            raise DataError(
+                f"{where}: member {info.filename!r} claims shape {list(shape)}, which runs past "
+                "the end of the file: the file is truncated or damaged",
+                hint="write it again with np.savez or np.savez_compressed",
+            )
     return _Member(
         spec=spec, info=info, shape=shape, dtype=dtype, fortran=fortran, batch=batch, offset=offset
     )
@@ -343,13 +440,19 @@ def _read_npy_header(f: Any) -> tuple[tuple[int, ...], bool, np.dtype]:
 
 def _npz_chunks(path: Path, members: dict[str, _Member], rows: int) -> Iterator[Chunk]:
     """Walk all members in step, ``rows`` samples at a time."""
-    with zipfile.ZipFile(path) as zf:
-        streams = {name: _member_rows(path, zf, m, rows) for name, m in members.items()}
-        while True:
-            chunk = {name: next(stream, None) for name, stream in streams.items()}
-            if any(v is None for v in chunk.values()):
-                return
-            yield {k: v for k, v in chunk.items() if v is not None}
+    try:
+        with zipfile.ZipFile(path) as zf:
+            streams = {name: _member_rows(path, zf, m, rows) for name, m in members.items()}
+            while True:
+                chunk = {name: next(stream, None) for name, stream in streams.items()}
+                if any(v is None for v in chunk.values()):
+                    return
+                yield {k: v for k, v in chunk.items() if v is not None}
+    except _ZIP_ERRORS as exc:  # damage past the headers shows only while decompressing
+        raise DataError(
+            f"{path} is damaged: reading its arrays failed: {_first_line(exc)}",
+            hint="write it again with np.savez or np.savez_compressed",
+        ) from exc
 
 
 def _member_rows(path: Path, zf: zipfile.ZipFile, m: _Member, rows: int) -> Iterator[np.ndarray]:
@@ -378,6 +481,24 @@ def _member_rows(path: Path, zf: zipfile.ZipFile, m: _Member, rows: int) -> Iter
         yield data[start : start + rows]
 
 
+def _first_line(exc: BaseException) -> str:
+    """``Type: first line`` of an exception, never empty (some carry no message at all)."""
+    name = type(exc).__name__
+    if name == "error":  # zlib.error and its kin say nothing without their module
+        name = f"{type(exc).__module__}.error"
+    lines = str(exc).strip().splitlines()
+    return f"{name}: {lines[0][:200]}" if lines else name
+
+
+def _check_sample_size(shape: tuple[int, ...], spec: TensorSpec, where: str) -> None:
+    if math.prod(shape) > MAX_ELEMENTS:
+        raise DataError(
+            f"{where}: one sample of input {spec.name!r} has shape {list(shape)}, more than the "
+            f"{MAX_ELEMENTS:,} values onnxproof accepts for one input",
+            hint="check the file; a header this large is usually damage, not data",
+        )
+
+
 def _npy_chunk(path: Path, specs: tuple[TensorSpec, ...], where: str) -> Chunk:
     if len(specs) != 1:
         raise DataError(
@@ -385,15 +506,35 @@ def _npy_chunk(path: Path, specs: tuple[TensorSpec, ...], where: str) -> Chunk:
             + _model(specs),
             hint="save a .npz with one array per input name: np.savez(path, name=array, ...)",
         )
+    _check_file(path, "data file")
+    with open(path, "rb") as f:
+        magic = f.read(len(np.lib.format.MAGIC_PREFIX))
+    if magic != np.lib.format.MAGIC_PREFIX:
+        # np.load would try it as a pickle and say so, which misleads about a text file
+        raise DataError(
+            f"{where} is not a .npy file: it does not start with the .npy magic bytes",
+            hint="write it with np.save",
+        )
     try:
         array = np.load(path, mmap_mode="r", allow_pickle=False)
-    except (ValueError, OSError) as exc:
-        raise DataError(f"{where} is not a readable .npy file: {exc}") from exc
-    return _named_chunk({specs[0].name: array}, specs, where)
+    except (ValueError, OSError, EOFError) as exc:
+        raise DataError(
+            f"{where} is not a readable .npy file: {_first_line(exc)}",
+            hint="write it again with np.save; object arrays are refused",
+        ) from exc
+    chunk = _named_chunk({specs[0].name: array}, specs, where)
+    _check_sample_size(chunk[specs[0].name].shape[1:], specs[0], where)
+    return chunk
 
 
 def _open_pt(path: Path, specs: tuple[TensorSpec, ...]) -> tuple[int | None, Iterable[Chunk]]:
-    import torch  # noqa: TID251 -- lazy on purpose: only .pt data needs torch here
+    try:
+        import torch  # noqa: TID251 -- lazy on purpose: only .pt data needs torch here
+    except ImportError as exc:
+        raise DataError(
+            f"{path}: reading .pt data needs PyTorch, which is not installed",
+            hint="pip install -c constraints.txt torch==2.13.0, or save the data as .npz",
+        ) from exc
 
     try:  # mmap keeps tensors on disk; the legacy (non-zip) format cannot be mapped
         obj = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
@@ -402,8 +543,7 @@ def _open_pt(path: Path, specs: tuple[TensorSpec, ...]) -> tuple[int | None, Ite
             obj = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:
             raise DataError(
-                f"{path} could not be read by torch.load(weights_only=True): "
-                f"{str(exc).splitlines()[0][:200]}",
+                f"{path} could not be read by torch.load(weights_only=True): {_first_line(exc)}",
                 hint="save only tensors, dicts and lists (torch.save({'x': tensor}, path))",
             ) from exc
     where = str(path)

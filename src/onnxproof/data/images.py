@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import struct
+import warnings
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +18,11 @@ from onnxproof.errors import DataError
 from onnxproof.specs import TensorSpec
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+
+#: Largest image decoded, in pixels (Pillow's own MAX_IMAGE_PIXELS default, ~89 megapixels, or
+#: about 270 MB as RGB). Pillow only warns up to twice that; here anything above is refused
+#: before decoding, from the size in the file's header.
+MAX_IMAGE_PIXELS = 89_478_485
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -99,13 +107,38 @@ def image_loader(
 
     def load(file: Path) -> Chunk:
         try:
-            with Image.open(file) as image:
-                rgb = image.convert("RGB").resize((width, height), resample=bilinear)
-        except (OSError, ValueError) as exc:  # OSError includes UnidentifiedImageError
-            raise DataError(f"image {str(file)!r} could not be read: {exc}") from exc
+            with warnings.catch_warnings():
+                # Pillow warns (then raises DecompressionBombError) on huge images; the size
+                # check below makes the decision, so its warning is noise here.
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                with Image.open(file) as image:
+                    pixels_in_file = image.size[0] * image.size[1]
+                    if pixels_in_file > MAX_IMAGE_PIXELS:
+                        raise _too_large(file, image.size)
+                    rgb = image.convert("RGB").resize((width, height), resample=bilinear)
+        except Image.DecompressionBombError as exc:
+            raise DataError(
+                f"image {str(file)!r} is too large to decode safely: {exc}",
+                hint=f"images up to {MAX_IMAGE_PIXELS:,} pixels are read; resize it first",
+            ) from exc
+        # OSError includes UnidentifiedImageError and truncated files; the others come from
+        # damaged chunks and headers inside Pillow's decoders.
+        except (OSError, ValueError, SyntaxError, EOFError, struct.error, zlib.error) as exc:
+            raise DataError(
+                f"image {str(file)!r} could not be read: {type(exc).__name__}: {exc}",
+                hint="check that the file is a complete image; remove or re-save it",
+            ) from exc
         pixels = (np.asarray(rgb, dtype=np.float32) * np.float32(spec.scale) - mean) / std
         if spec.layout == "NCHW":
             pixels = pixels.transpose(2, 0, 1)
         return {input_spec.name: np.ascontiguousarray(pixels, dtype=input_spec.dtype)[None]}
 
     return load
+
+
+def _too_large(file: Path, size: tuple[int, int]) -> DataError:
+    return DataError(
+        f"image {str(file)!r} is {size[0]}x{size[1]} = {size[0] * size[1]:,} pixels, more than "
+        f"the {MAX_IMAGE_PIXELS:,} onnxproof decodes",
+        hint="resize it first; a header this large is often a decompression bomb",
+    )

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from onnxproof.specs import TensorSpec, dynamic_dim_names
+from onnxproof.errors import UsageError
+from onnxproof.specs import INT_LIMITS, TensorSpec, check_elements, dynamic_dim_names
 
 #: Sizes every dynamic dim is tried at besides its example size: 1 (the size exporters like to
 #: specialize), 2, and an odd size that matches no common example.
@@ -23,6 +24,10 @@ DRAWS = ("normal", "positive", "negative", "wide")
 
 #: Integer inputs without a range in their spec get values in this inclusive range.
 DEFAULT_INT_RANGE = (0, 9)
+
+#: Seeds NumPy's SeedSequence takes: non-negative; kept to 32 bits so a seed reads back the same
+#: in every tool that stores it as an unsigned 32-bit integer.
+MAX_SEED = 2**32 - 1
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,9 +59,27 @@ def synthetic_cases(
     draws: tuple[str, ...] = DRAWS,
     sizes: list[dict[str, int]] | None = None,
 ) -> Iterator[Case]:
-    """Every (sizes, draw) combination, in a stable order, each seeded by its index."""
+    """Every (sizes, draw) combination, in a stable order, each seeded by its index.
+
+    The seed and every case's shape are checked here, eagerly, so a bad seed or a huge shape is
+    an error at the call and not at the first case drawn.
+    """
+    check_seed(seed)
+    assignments = sizes if sizes is not None else case_sizes(specs)
+    for assignment in assignments:
+        for spec in specs:
+            check_elements(spec, spec.shape_for(assignment))
+    return _cases(specs, seed, draws, assignments)
+
+
+def _cases(
+    specs: tuple[TensorSpec, ...],
+    seed: int,
+    draws: tuple[str, ...],
+    assignments: list[dict[str, int]],
+) -> Iterator[Case]:
     index = 0
-    for assignment in sizes if sizes is not None else case_sizes(specs):
+    for assignment in assignments:
         for draw in draws:
             rng = np.random.default_rng([seed, index])
             feeds = {s.name: _draw_array(s, s.shape_for(assignment), draw, rng) for s in specs}
@@ -64,16 +87,32 @@ def synthetic_cases(
             index += 1
 
 
+def check_seed(seed: int) -> None:
+    """Raise UsageError unless ``seed`` is an integer in 0..MAX_SEED."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise UsageError(f"seed {seed!r} is not an integer", hint=f"use 0..{MAX_SEED}")
+    if not 0 <= seed <= MAX_SEED:
+        raise UsageError(
+            f"seed {seed} is out of range: seeds are 0..{MAX_SEED}",
+            hint="pass --seed 0 or any seed in that range",
+        )
+
+
 def _draw_array(
     spec: TensorSpec, shape: tuple[int, ...], draw: str, rng: np.random.Generator
 ) -> np.ndarray:
     if spec.dtype == "bool":
-        return rng.random(shape) < 0.5
+        # a comparison on a rank-0 array gives a NumPy scalar; keep it an array of shape ()
+        return np.asarray(rng.random(shape) < 0.5)
     if spec.is_integer:
         low, high = spec.value_range or DEFAULT_INT_RANGE
-        return rng.integers(int(low), int(high), size=shape, endpoint=True).astype(spec.dtype)
-    values = _float_draw(spec, shape, draw, rng)
-    return values.astype(_numpy_float(spec.dtype))
+        # the float bounds of int64's extremes round past them; the spec checked the exact ones
+        smallest, largest = INT_LIMITS[spec.dtype]
+        low_int, high_int = max(int(low), smallest), min(int(high), largest)
+        values = rng.integers(low_int, high_int, size=shape, endpoint=True)
+        return np.asarray(values).astype(spec.dtype)  # in range: the spec checked the bounds
+    # arithmetic on a rank-0 array gives a NumPy scalar: np.asarray keeps it an array
+    return np.asarray(_float_draw(spec, shape, draw, rng)).astype(_numpy_float(spec.dtype))
 
 
 def _float_draw(

@@ -79,6 +79,7 @@ def to_tensor(array: np.ndarray) -> torch.Tensor:
     arrays every other runtime (and the next repeat) is fed."""
     if array.dtype.name == "bfloat16":
         return torch.from_numpy(array.astype(np.float32)).to(torch.bfloat16)
+    # np.array keeps a rank-0 array rank 0 (np.ascontiguousarray would make it [1])
     return torch.from_numpy(np.array(array, copy=True, order="C"))
 
 

@@ -12,7 +12,10 @@ Defaults, and why:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+
+from onnxproof.errors import UsageError
 
 DEFAULTS: dict[str, tuple[float, float]] = {
     "float32": (1e-4, 1e-3),
@@ -23,6 +26,26 @@ DEFAULTS: dict[str, tuple[float, float]] = {
 EXACT = (0.0, 0.0)
 
 
+def check_tolerance(atol: float | None, rtol: float | None, where: str) -> None:
+    """Raise UsageError unless each given tolerance is a finite number >= 0.
+
+    A negative tolerance fails every comparison and NaN or inf makes every comparison meaningless
+    (NaN fails all, inf passes all), so neither is a tolerance. ``where`` names the option.
+    """
+    for label, value in (("atol", atol), ("rtol", rtol)):
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise UsageError(
+                f"{where}: {label} {value!r} is not a number", hint="give a number such as 1e-4"
+            )
+        if not math.isfinite(value) or value < 0:
+            raise UsageError(
+                f"{where}: {label} {value} is not a finite number >= 0",
+                hint="tolerances are finite and non-negative, e.g. --atol 1e-4 --rtol 1e-3",
+            )
+
+
 @dataclass(frozen=True, kw_only=True)
 class TolerancePolicy:
     """Per-dtype defaults, a global override for floats, and per-output overrides."""
@@ -30,6 +53,16 @@ class TolerancePolicy:
     atol: float | None = None
     rtol: float | None = None
     per_output: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check_tolerance(self.atol, self.rtol, "tolerance")
+        for name, pair in self.per_output.items():
+            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                raise UsageError(
+                    f"tolerance for output {name!r} is {pair!r}, not (atol, rtol)",
+                    hint="give it as NAME=ATOL,RTOL",
+                )
+            check_tolerance(pair[0], pair[1], f"tolerance for output {name!r}")
 
     def for_output(self, name: str, dtype: str) -> tuple[float, float]:
         if name in self.per_output:
