@@ -9,6 +9,7 @@ from pathlib import Path
 import onnx
 from google.protobuf.message import Message
 
+from onnxproof._paths import file_problem
 from onnxproof.checking._info import model_info
 from onnxproof.errors import UsageError
 from onnxproof.results import CheckReport
@@ -61,8 +62,9 @@ def read_model(path: str | Path) -> onnx.ModelProto:
     """
     hint = "pass a .onnx file written by an exporter"
     path = Path(path)
-    if not path.is_file():
-        raise UsageError(f"ONNX file {path} does not exist", hint="check the path")
+    problem = file_problem(path, "ONNX file")
+    if problem is not None:
+        raise UsageError(problem, hint="check the path")
     try:
         size = path.stat().st_size
         model = onnx.load(str(path), load_external_data=False) if size else None

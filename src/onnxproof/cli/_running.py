@@ -47,7 +47,10 @@ def _stdout_to_stderr() -> Iterator[None]:
 
 def library_keywords(options: dict[str, Any], progress: Any) -> dict[str, Any]:
     """The command's options as the library's keywords."""
+    from onnxproof.verification.tolerance import check_tolerance
+
     keywords = {k: v for k, v in options.items() if k != "debug"}
+    check_tolerance(keywords.get("atol"), keywords.get("rtol"), "--atol/--rtol")
     keywords["tolerances"] = parse_tolerances(keywords.pop("tolerances", ()))
     keywords["targets"] = tuple(keywords.get("targets", ()))
     if not keywords.get("runtimes"):
@@ -58,6 +61,8 @@ def library_keywords(options: dict[str, Any], progress: Any) -> dict[str, Any]:
 
 def parse_tolerances(values: tuple[str, ...]) -> dict[str, tuple[float, float]]:
     """``--tol NAME=ATOL,RTOL`` (repeatable) → {name: (atol, rtol)}."""
+    from onnxproof.verification.tolerance import check_tolerance
+
     result: dict[str, tuple[float, float]] = {}
     for text in values:
         name, _, numbers = text.partition("=")
@@ -70,6 +75,7 @@ def parse_tolerances(values: tuple[str, ...]) -> dict[str, tuple[float, float]]:
             raise UsageError(
                 f"--tol {text!r} is not NAME=ATOL,RTOL", hint="for example --tol logits=1e-3,1e-2"
             )
+        check_tolerance(atol, rtol, f"--tol {name}")
         result[name] = (atol, rtol)
     return result
 

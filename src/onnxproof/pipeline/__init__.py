@@ -134,6 +134,7 @@ def run(
     iterable of dicts or tuples of arrays/tensors, a DataLoader too), ``batch_size``,
     ``max_samples``, ``task``, ``image_spec``, ``progress(samples, total)``.
     """
+    from onnxproof.data.synthetic import check_seed
     from onnxproof.options import split_keywords
     from onnxproof.pipeline._context import RunContext, prepare
     from onnxproof.pipeline._export import eval_mode_kept, export_step
@@ -141,6 +142,7 @@ def run(
     from onnxproof.pipeline._verify import open_data_step
 
     export_options, verify_options, data_options = split_keywords(keywords)
+    check_seed(verify_options.seed)  # cheap checks before the model loads
     loaded, specs = prepare(model, example_inputs, inputs, weights)
     ctx = RunContext(loaded, specs, export_options, verify_options, data_options)
     open_data_step(ctx)  # bad data fails before the expensive export
@@ -162,6 +164,8 @@ def verify(
 ) -> RunReport:
     """Parity of an existing ONNX file against the eval-mode PyTorch model (keywords as ``run``,
     less the export ones)."""
+    from onnxproof._paths import file_problem
+    from onnxproof.data.synthetic import check_seed
     from onnxproof.options import DataOptions, VerifyOptions, split_keywords
     from onnxproof.pipeline._context import RunContext, prepare
     from onnxproof.pipeline._export import eval_mode_kept
@@ -169,8 +173,10 @@ def verify(
     from onnxproof.pipeline._verify import open_data_step
 
     _, verify_options, data_options = split_keywords(keywords, (VerifyOptions, DataOptions))
-    if not Path(onnx_path).is_file():
-        raise UsageError(f"ONNX file {onnx_path} does not exist", hint="check the path")
+    check_seed(verify_options.seed)
+    problem = file_problem(Path(onnx_path), "ONNX file")
+    if problem is not None:
+        raise UsageError(problem, hint="pass the .onnx file to verify")
     loaded, specs = prepare(model, example_inputs, inputs, weights)
     ctx = RunContext(loaded, specs, verify_options=verify_options, data_options=data_options)
     open_data_step(ctx)

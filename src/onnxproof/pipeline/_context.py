@@ -77,8 +77,9 @@ def prepare(
     weights: str | Path | None,
 ) -> tuple[Any, tuple[TensorSpec, ...]]:
     """The loaded model and its input specs: given, declared by the class, or from examples."""
+    # loading first: without torch it raises a ModelLoadError saying how to install it.
+    from onnxproof.loading import LoadedModel, load_model, load_weights  # isort: skip
     from onnxproof.exporting._specs import specs_from_example
-    from onnxproof.loading import LoadedModel, load_model, load_weights
     from onnxproof.loading_hf import inferred_specs, is_transformers_model, without_cache
 
     _signals.set_activity("loading the model")

@@ -246,7 +246,7 @@ def determinism_step(ctx: RunContext, sessions: Sessions) -> None:
 
 def open_data_step(ctx: RunContext) -> None:
     """Open the representative data before any expensive work, so bad data fails fast."""
-    from onnxproof.data.files import ImageSpec, iter_batches, open_data
+    from onnxproof.data.files import ImageSpec, iter_batches, open_data, probe
     from onnxproof.verification.dataset import TASK_TOPK
 
     options = ctx.data_options
@@ -258,6 +258,14 @@ def open_data_step(ctx: RunContext) -> None:
         return
     if isinstance(options.data, str | Path):
         image_spec = ImageSpec.parse(options.image_spec) if options.image_spec else None
+        # The first batch read now: empty or damaged data is exit 2 before any export.
+        probe(
+            options.data,
+            ctx.specs,
+            batch_size=options.batch_size,
+            max_samples=options.max_samples,
+            image_spec=image_spec,
+        )
         described, batches = open_data(
             options.data,
             ctx.specs,
