@@ -40,6 +40,9 @@ class VerifyOptions:
     save_inputs: str | Path | None = None
     #: Runtimes to verify on, each against PyTorch; the first is the primary (data, localize).
     runtimes: Sequence[str] = ("ort-cpu",)
+    #: Repro bundle: a folder (always written there); None: into ``<file>.repro`` when parity
+    #: fails; False: never.
+    repro: str | Path | bool | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -71,6 +74,7 @@ class RunKeywords(TypedDict, total=False):
     localize: bool | None
     save_inputs: str | Path | None
     runtimes: Sequence[str]
+    repro: str | Path | bool | None
     data: Any
     batch_size: int
     max_samples: int | None

@@ -23,7 +23,7 @@ from onnxproof.cli._options import (
     run_options,
     tolerance_options,
 )
-from onnxproof.cli._running import DataProgress, guarded, library_keywords
+from onnxproof.cli._running import DataProgress, guarded, library_keywords, write_reports
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -56,7 +56,7 @@ def run(model, inputs, weights, json_path, quiet, timeout, **options):  # type: 
         report = onnxproof.run(
             model, inputs=inputs or None, weights=weights, **library_keywords(options, progress)
         )
-    _finish(sink, report, json_path)
+    _finish(sink, report, json_path, options)
 
 
 @app.command()
@@ -81,7 +81,7 @@ def verify(model, onnx_file, inputs, weights, json_path, quiet, timeout, **optio
             weights=weights,
             **library_keywords(options, progress),
         )
-    _finish(sink, report, json_path)
+    _finish(sink, report, json_path, options)
 
 
 @app.command()
@@ -232,11 +232,12 @@ def setup_runtimes(cache_dir, verbose, quiet, debug):  # type: ignore[no-untyped
     setup_js_runtimes(Path(cache_dir) if cache_dir else None, log=sink.show)
 
 
-def _finish(sink: Sink, report: onnxproof.RunReport, json_path: str | None) -> None:
+def _finish(sink: Sink, report: onnxproof.RunReport, json_path: str | None, options: dict) -> None:
     from onnxproof.report import render_run
 
     if json_path:
         write_json(report, json_path)
+    write_reports(report, options)
     sink.show(render_run(report))
     sys.exit(EXIT_CODES[report.status])
 

@@ -155,6 +155,25 @@ def run_options(func: F) -> F:
                 help="Save every generated case as DIR/case-NNN.npz (replay with --data DIR).",
             ),
             _timeout,
+            click.option(
+                "--html", "html_path", type=click.Path(), help="Write a self-contained HTML report."
+            ),
+            click.option(
+                "--junit", "junit_path", type=click.Path(), help="Write JUnit XML for CI."
+            ),
+            click.option(
+                "--markdown",
+                "markdown_path",
+                type=click.Path(),
+                help="Write a Markdown summary ('-' for stdout; appends to $GITHUB_STEP_SUMMARY).",
+            ),
+            click.option(
+                "--repro",
+                type=click.Path(file_okay=False),
+                metavar="DIR",
+                help="Write a repro bundle to DIR (default: <output>.repro/ when parity fails).",
+            ),
+            click.option("--no-repro", is_flag=True, help="Never write a repro bundle."),
         ],
     )
 

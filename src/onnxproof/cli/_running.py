@@ -49,7 +49,9 @@ def library_keywords(options: dict[str, Any], progress: Any) -> dict[str, Any]:
     """The command's options as the library's keywords."""
     from onnxproof.verification.tolerance import check_tolerance
 
-    keywords = {k: v for k, v in options.items() if k != "debug"}
+    reports = ("debug", "html_path", "junit_path", "markdown_path", "no_repro")
+    keywords = {k: v for k, v in options.items() if k not in reports}
+    keywords["repro"] = False if options.get("no_repro") else options.get("repro")
     check_tolerance(keywords.get("atol"), keywords.get("rtol"), "--atol/--rtol")
     keywords["tolerances"] = parse_tolerances(keywords.pop("tolerances", ()))
     keywords["targets"] = tuple(keywords.get("targets", ()))
@@ -125,3 +127,21 @@ class DataProgress:
         speed = self._progress.tasks[0].speed
         rate = f"{speed:,.0f} samples/s" if speed else ""
         self._progress.update(self._task, rate=rate)
+
+
+def write_reports(report: Any, options: dict[str, Any]) -> None:
+    """The shareable reports asked for: HTML, JUnit XML, Markdown."""
+    if options.get("html_path"):
+        from onnxproof.report.html import write_html
+
+        write_html(report, options["html_path"])
+    if options.get("junit_path"):
+        from onnxproof.report.junit import write_junit
+
+        write_junit(report, options["junit_path"])
+    target = options.get("markdown_path")
+    if target:
+        from onnxproof.report.markdown import write_markdown
+
+        summary = os.environ.get("GITHUB_STEP_SUMMARY")
+        write_markdown(report, target, append=bool(summary) and target == summary)

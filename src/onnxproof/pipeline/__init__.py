@@ -20,7 +20,7 @@ from onnxproof.specs import Severity
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from onnxproof.options import RunKeywords
+    from onnxproof.options import RunKeywords, VerifyOptions
     from onnxproof.pipeline._context import RunContext
     from onnxproof.results import CheckReport, ExportResult, Finding, RunReport
 
@@ -134,7 +134,6 @@ def run(
     iterable of dicts or tuples of arrays/tensors, a DataLoader too), ``batch_size``,
     ``max_samples``, ``task``, ``image_spec``, ``progress(samples, total)``.
     """
-    from onnxproof.data.synthetic import check_seed
     from onnxproof.options import split_keywords
     from onnxproof.pipeline._context import RunContext, prepare
     from onnxproof.pipeline._export import eval_mode_kept, export_step
@@ -142,7 +141,7 @@ def run(
     from onnxproof.pipeline._verify import open_data_step
 
     export_options, verify_options, data_options = split_keywords(keywords)
-    check_seed(verify_options.seed)  # cheap checks before the model loads
+    _check_cheap(verify_options)  # before the model loads
     loaded, specs = prepare(model, example_inputs, inputs, weights)
     ctx = RunContext(loaded, specs, export_options, verify_options, data_options)
     open_data_step(ctx)  # bad data fails before the expensive export
@@ -165,7 +164,6 @@ def verify(
     """Parity of an existing ONNX file against the eval-mode PyTorch model (keywords as ``run``,
     less the export ones)."""
     from onnxproof._paths import file_problem
-    from onnxproof.data.synthetic import check_seed
     from onnxproof.options import DataOptions, VerifyOptions, split_keywords
     from onnxproof.pipeline._context import RunContext, prepare
     from onnxproof.pipeline._export import eval_mode_kept
@@ -173,7 +171,7 @@ def verify(
     from onnxproof.pipeline._verify import open_data_step
 
     _, verify_options, data_options = split_keywords(keywords, (VerifyOptions, DataOptions))
-    check_seed(verify_options.seed)
+    _check_cheap(verify_options)
     problem = file_problem(Path(onnx_path), "ONNX file")
     if problem is not None:
         raise UsageError(problem, hint="pass the .onnx file to verify")
@@ -192,8 +190,19 @@ def verify(
     return finish(ctx)
 
 
+def _check_cheap(options: VerifyOptions) -> None:
+    """What can be refused before any work: the seed, a repro folder that is not ours."""
+    from onnxproof.data.synthetic import check_seed
+    from onnxproof.report.repro import check_repro_target
+
+    check_seed(options.seed)
+    if isinstance(options.repro, str | Path):
+        check_repro_target(options.repro)
+
+
 def verify_file(ctx: RunContext, path: str) -> None:
     """Check the file, then parity, determinism, data and localization on one pair of sessions."""
+    from onnxproof.pipeline._repro import repro_step
     from onnxproof.pipeline._verify import (
         check_step,
         data_step,
@@ -209,6 +218,7 @@ def verify_file(ctx: RunContext, path: str) -> None:
         determinism_step(ctx, sessions)
         data_step(ctx, sessions)
         localize_step(ctx, sessions, path)
+        repro_step(ctx, sessions)
 
 
 @_model_code_guarded

@@ -49,6 +49,9 @@ class RunContext:
     dataset: Any = None  # verification.dataset.DatasetOutcome
     data_batches: Any = None  # (description, total, batch iterator) opened before export
     localization: Localization | None = None
+    #: The first divergent module's recorded values, for the repro bundle.
+    module_case: Any = None
+    repro_bundle: str | None = None
 
     @property
     def policy(self) -> TolerancePolicy:

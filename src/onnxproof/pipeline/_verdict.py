@@ -33,6 +33,7 @@ def finish(ctx: RunContext) -> RunReport:
         runtimes=tuple(ctx.runtime_reports),
         data=ctx.dataset.report if ctx.dataset is not None else None,
         localization=ctx.localization,
+        repro_bundle=ctx.repro_bundle,
         findings=tuple(findings),
         environment=environment.collect(),
         timings=dict(ctx.timings),

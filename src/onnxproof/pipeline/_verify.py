@@ -332,15 +332,45 @@ def localize_step(ctx: RunContext, sessions: Sessions, path: str) -> None:
     runtime = sessions.primary.runtime
     with ctx.timed("localize", "localizing the divergence"):
         full = onnx.load(path)  # with its weights: the instrumented copy must run
+        torch_modules = sessions.reference.module_outputs(feeds)  # type: ignore[attr-defined]
         ctx.localization = localize(
             full,
-            sessions.reference.module_outputs(feeds),  # type: ignore[attr-defined]
+            torch_modules,
             lambda instrumented: _run_once(runtime, instrumented, feeds),
             policy=ctx.policy,
             case=label,
         )
+        ctx.module_case = _module_case(ctx, full, torch_modules, feeds, runtime)
     found = ctx.localization.first_divergent_module
     ctx.record("localize", "fail" if found else "pass", found or "")
+
+
+def _module_case(
+    ctx: RunContext, full: Any, torch_modules: list[Any], feeds: dict[str, Any], runtime: Any
+) -> Any:
+    """The first divergent module's own inputs and output, for the repro bundle's sub-graph."""
+    from onnxproof.report.repro import record_module
+
+    found = ctx.localization.first_divergent_module if ctx.localization else None
+    if found is None or ctx.localization is None or ctx.verify_options.repro is False:
+        return None
+    output = next((entry[2] for entry in torch_modules if entry[0] == found), None)
+    if output is None:
+        return None
+    atol, rtol = ctx.policy.for_output(found, str(output.dtype))
+    try:
+        return record_module(
+            full,
+            ctx.localization,
+            feeds,
+            output,
+            lambda instrumented: _run_once(runtime, instrumented, feeds),
+            atol=atol,
+            rtol=rtol,
+        )
+    except Exception as exc:  # the bundle is help, not a verdict: leave the sub-graph out
+        log.info("module sub-graph for the repro bundle left out: %s", exc)
+        return None
 
 
 def _run_once(runtime: Any, path: str, feeds: dict[str, Any]) -> dict[str, Any]:

@@ -221,4 +221,6 @@ def render_run(report: RunReport) -> list[str]:
         parts += render_info(report.check.info)
     if report.findings:
         parts += ["", *render_findings(report.findings)]
+    if report.repro_bundle:
+        parts.append(f"repro bundle: {report.repro_bundle} (python reproduce.py in it)")
     return parts + render_verdict(report.status)

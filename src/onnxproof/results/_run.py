@@ -245,6 +245,8 @@ class RunReport(_Record):
     runtimes: tuple[ParityReport, ...] = ()
     data: DatasetReport | None = None
     localization: Localization | None = None
+    #: Folder of the repro bundle written for this run (failing inputs, outputs, a script).
+    repro_bundle: str | None = None
     findings: tuple[Finding, ...] = ()
     environment: Environment | None = None
     timings: dict[str, float] = field(default_factory=dict)
