@@ -105,7 +105,7 @@ def test_failing_run_reproduces_with_numpy_and_onnxruntime_only(
 ) -> None:
     model = models.ExportOnlyDivergence()
     onnx_path = tmp_path / "d.onnx"
-    report = onnxproof.run(model, inputs=[SPEC], output=onnx_path)
+    report = onnxproof.run(model, inputs=[SPEC], output=onnx_path, repro=False)
     assert report.status == "fail" and report.verification is not None
     failing = [c.index for c in report.verification.cases if not c.passed]
     assert len(failing) > MAX_CASES
@@ -140,7 +140,7 @@ def test_failing_run_reproduces_with_numpy_and_onnxruntime_only(
 def test_passing_model_exits_0(tmp_path: Path, bare_python: Path) -> None:
     model = models.SimpleNet()
     onnx_path = tmp_path / "s.onnx"
-    report = onnxproof.run(model, inputs=[SPEC], output=onnx_path)
+    report = onnxproof.run(model, inputs=[SPEC], output=onnx_path, repro=False)
     assert report.status == "pass"
     bundle = write_repro_bundle(
         tmp_path / "s.repro",
@@ -179,7 +179,7 @@ def _module_case(model: torch.nn.Module, onnx_path: Path, report: RunReport) -> 
 def test_bundle_holds_the_divergent_module_alone(tmp_path: Path, bare_python: Path) -> None:
     model = models.Blocks(bad=3)
     onnx_path = tmp_path / "b.onnx"
-    report = onnxproof.run(model, inputs=["x:float32[batch,4]"], output=onnx_path)
+    report = onnxproof.run(model, inputs=["x:float32[batch,4]"], output=onnx_path, repro=False)
     assert report.verification is not None and report.localization is not None
     feeds, case = _module_case(model, onnx_path, report)
     model.eval()
@@ -212,7 +212,7 @@ def test_bundle_holds_the_divergent_module_alone(tmp_path: Path, bare_python: Pa
 def test_bundle_replaces_an_earlier_bundle_but_no_other_folder(tmp_path: Path) -> None:
     model = models.ExportOnlyDivergence()
     onnx_path = tmp_path / "d.onnx"
-    report = onnxproof.run(model, inputs=[SPEC], output=onnx_path)
+    report = onnxproof.run(model, inputs=[SPEC], output=onnx_path, repro=False)
     cases = _cases(model, report, [0, 1, 2, 3, 4])
     target = tmp_path / "out"
     write_repro_bundle(target, onnx_path=onnx_path, cases=cases, tolerances=_tolerances(report))
@@ -234,7 +234,7 @@ def test_bundle_replaces_an_earlier_bundle_but_no_other_folder(tmp_path: Path) -
 
 def test_failed_write_leaves_nothing(tmp_path: Path) -> None:
     model = models.ExportOnlyDivergence()
-    report = onnxproof.run(model, inputs=[SPEC], output=tmp_path / "d.onnx")
+    report = onnxproof.run(model, inputs=[SPEC], output=tmp_path / "d.onnx", repro=False)
     cases = _cases(model, report, [0])
     with pytest.raises(FileNotFoundError):
         write_repro_bundle(
