@@ -24,14 +24,14 @@ def test_rows_per_runtime_and_batch_with_verdicts(tmp_path: Path) -> None:
     )
     assert report.batch_dim == "batch"
     assert [(r.runtime, r.batch) for r in report.rows] == [
-        ("torch", 1), ("torch", 4), ("ort-cpu", 1), ("ort-cpu", 4),
-        ("ort-cpu-noopt", 1), ("ort-cpu-noopt", 4),
+        ("ort-cpu", 1), ("ort-cpu", 4), ("ort-cpu-noopt", 1), ("ort-cpu-noopt", 4),
+        ("torch", 1), ("torch", 4),
     ]  # fmt: skip
     for row in report.rows:
         assert row.error is None and row.iterations == 5
         assert row.p50_ms is not None and 0 < row.p50_ms <= (row.p99_ms or 0)
     assert report.verdict_of("ort-cpu") == "pass" and report.verdict_of("torch") == "reference"
-    assert report.rows[2].details["providers"] == "CPUExecutionProvider"
+    assert report.rows[0].details["providers"] == "CPUExecutionProvider"
 
 
 def test_a_wrong_runtime_is_marked_beside_its_latency(tmp_path: Path) -> None:

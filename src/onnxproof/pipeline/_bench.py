@@ -53,7 +53,9 @@ def bench(
         batch_dim = _batch_dim(specs)
         feeds = _feeds(specs, batch_dim, options)
         rows = []
-        names = (["torch"] if module is not None else []) + list(options.runtimes)
+        # Eager PyTorch last: its OpenMP threads keep spinning for a while after each call and
+        # would take the cores from the runtime timed next.
+        names = list(options.runtimes) + (["torch"] if module is not None else [])
         for name in names:
             rows += time_runtime(
                 name,
