@@ -304,3 +304,13 @@ class NamedTupleOutputs(nn.Module):
     def forward(self, x: torch.Tensor) -> Pair:
         h = self.fc(x)
         return Pair(logits=h * 3, hidden=h)
+
+
+class ReturnsNothing(nn.Module):
+    def forward(self, x: torch.Tensor) -> None:
+        return None
+
+
+class ReturnsText(nn.Module):
+    def forward(self, x: torch.Tensor) -> str:
+        return "not a tensor"

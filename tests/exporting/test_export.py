@@ -6,6 +6,7 @@ import onnx
 import pytest
 import torch
 
+import onnxproof
 from onnxproof.errors import ExportError, InputSpecError
 from onnxproof.exporting import export_model
 from onnxproof.exporting._write import finalize
@@ -141,3 +142,15 @@ def _small_file(tmp_path: Path) -> Path:
     path = tmp_path / "small.onnx"
     export_model(models.SimpleNet(), SPECS, path, args=ARGS, exporter="torchscript")
     return path
+
+
+@pytest.mark.parametrize(("name", "said"), [("ReturnsNothing", "None"), ("ReturnsText", "a str")])
+def test_forward_without_a_tensor_is_refused_before_export(
+    tmp_path: Path, name: str, said: str
+) -> None:
+    report = onnxproof.run(
+        getattr(models, name)(), inputs=["x:float32[batch,4]"], output=tmp_path / "n.onnx"
+    )
+    assert report.status == "fail" and not (tmp_path / "n.onnx").exists()
+    failed = next(f for f in report.findings if f.code == "export-failed")
+    assert f"returned {said}" in failed.message and "no tensor" in failed.message

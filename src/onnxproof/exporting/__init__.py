@@ -66,6 +66,13 @@ def export_model(
             [s.name for s in specs],
             [n for n, value in flatten_outputs(example_out) if isinstance(value, torch.Tensor)],
         )
+        if not output_names:
+            # Nothing to export: the exporters would write a graph with no outputs, or fail
+            # somewhere deep; say what the forward gave instead.
+            raise ExportError(
+                f"the model's forward returned {_describe(example_out)}: no tensor to export",
+                hint="return the tensor(s) the deployed model must compute",
+            )
         request = ExportRequest(
             module=module,
             args=args,
@@ -150,6 +157,13 @@ def _run_chain(request: ExportRequest, exporter: str, verbose: bool, workdir: Pa
         for w in warnings_seen
     )
     return _Chain(attempts=attempts, success=success, log=tuple(log_lines), warnings=warnings)
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "None"
+    text = repr(value)
+    return f"a {type(value).__name__} ({text[:60]}{'…' if len(text) > 60 else ''})"
 
 
 def example_args(specs: tuple[TensorSpec, ...], feeds: dict[str, Any]) -> tuple[torch.Tensor, ...]:
