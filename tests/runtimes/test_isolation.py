@@ -104,6 +104,19 @@ def test_a_segfault_in_the_worker_is_an_error_and_the_next_call_runs_again() -> 
         }
 
 
+def test_a_worker_that_crashes_on_every_call_is_given_up_after_three() -> None:
+    with isolated("crash").load("unused.onnx") as session:
+        for _ in range(2):
+            with pytest.raises(RuntimeCrashed, match=r"crashed \(signal 11\) in infer \(SIGSEGV"):
+                session.infer(BAD)
+        with pytest.raises(RuntimeCrashed, match="not run again after 3 crashes in a row"):
+            session.infer(BAD)
+        start = time.perf_counter()
+        with pytest.raises(RuntimeCrashed, match="not run again after 3 crashes in a row"):
+            session.infer(GOOD)
+        assert time.perf_counter() - start < 0.5  # no fresh worker was started
+
+
 def test_a_hanging_worker_times_out_is_killed_and_not_waited_on_again() -> None:
     with isolated("hang", timeout=1).load("unused.onnx") as session:
         pid = session.worker_pid  # type: ignore[attr-defined]

@@ -83,7 +83,10 @@ class IsolatedRuntime(Runtime):
 
 class IsolatedSession(Session):
     """A model loaded in a worker. After a crash the next infer starts a fresh worker (the crash
-    may belong to one input); after a timeout later calls fail at once rather than wait again."""
+    may belong to one input), up to ``MAX_RESTARTS`` crashes in a row; after a timeout, or past
+    that, later calls fail at once rather than pay for a load or a wait again."""
+
+    MAX_RESTARTS = 3
 
     def __init__(
         self,
@@ -104,7 +107,9 @@ class IsolatedSession(Session):
         self._conn: Connection | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._closed = False
-        self._timed_out: str | None = None
+        #: Why later calls fail at once (a timeout, or crashes in a row), else None.
+        self._given_up: str | None = None
+        self._crashes = 0
         meta = self._start()
         self._inputs: tuple[str, ...] = tuple(meta["input_names"])
         self._outputs: tuple[str, ...] = tuple(meta["output_names"])
@@ -157,8 +162,8 @@ class IsolatedSession(Session):
     def _infer(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         if self._closed:
             raise RuntimeError(f"the {self._name} session was closed")
-        if self._timed_out is not None:
-            raise RuntimeCrashed(f"{self._timed_out}; not run again")
+        if self._given_up is not None:
+            raise RuntimeCrashed(self._given_up)
         if self._conn is None:
             log.info("restarting the %s worker after a crash", self._name)
             self._start()
@@ -167,7 +172,15 @@ class IsolatedSession(Session):
             self._conn.send(("infer", {n: np.asarray(feeds[n]) for n in self._inputs}))
         except OSError:  # the worker died between calls: the reply tells how
             pass
-        reply = self._receive("infer", self._timeout)
+        try:
+            reply = self._receive("infer", self._timeout)
+        except RuntimeCrashed as exc:
+            self._crashes += 1
+            if self._given_up is None and self._crashes >= self.MAX_RESTARTS:
+                self._given_up = f"{exc}; not run again after {self._crashes} crashes in a row"
+                raise RuntimeCrashed(self._given_up) from None
+            raise
+        self._crashes = 0
         if reply[0] != "ok":
             raise RuntimeError(reply[2])
         outputs: dict[str, np.ndarray] = reply[1]
@@ -177,9 +190,9 @@ class IsolatedSession(Session):
         """The worker's reply, or RuntimeCrashed when it died or stayed silent past ``timeout``."""
         assert self._conn is not None
         if not self._conn.poll(timeout):
-            self._stop()
+            self._stop(kill=True)
             message = f"{self._name} timed out after {timeout:g} s in {stage}"
-            self._timed_out = message
+            self._given_up = f"{message}; not run again"
             raise RuntimeCrashed(message)
         try:
             reply: tuple[Any, ...] = self._conn.recv()
@@ -189,13 +202,15 @@ class IsolatedSession(Session):
             raise RuntimeCrashed(f"{self._name} {what} in {stage}{why}") from None
         return reply
 
-    def _stop(self) -> int | None:
-        """End the worker (gently when it still listens) and return its exit code."""
+    def _stop(self, *, kill: bool = False) -> int | None:
+        """End the worker (asked first unless ``kill``) and return its exit code."""
         conn, process = self._conn, self._process
         self._conn = self._process = None
         if process is None:
             return None
-        if conn is not None:
+        if kill:
+            process.kill()
+        elif conn is not None:
             try:
                 conn.send(("close",))
             except OSError:
