@@ -20,6 +20,14 @@ class Availability:
     install_hint: str | None = None
 
 
+class Signature(NamedTuple):
+    """A graph's inputs (initializers left out), their dtypes, and its outputs, by name."""
+
+    inputs: tuple[str, ...]
+    dtypes: dict[str, np.dtype]
+    outputs: tuple[str, ...]
+
+
 class Session(abc.ABC):
     """A loaded model in one runtime; a context manager that releases it on exit."""
 
@@ -69,6 +77,24 @@ class Session(abc.ABC):
     def _infer(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]: ...
 
 
+class SignedSession(Session):
+    """A session whose inputs, their dtypes and outputs are known once loaded (``signature``)."""
+
+    signature: Signature
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        return self.signature.inputs
+
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        return self.signature.outputs
+
+    @property
+    def input_dtypes(self) -> dict[str, np.dtype]:
+        return self.signature.dtypes
+
+
 class Runtime(abc.ABC):
     """A runtime that can run an ONNX file (or, for the reference, the PyTorch model)."""
 
@@ -94,14 +120,6 @@ def check_dtypes(feeds: dict[str, np.ndarray], declared: dict[str, np.dtype]) ->
             hint=f"cast the array first (array.astype(numpy.{dtype.name})); runtimes would "
             "otherwise cast it silently or compute in another precision",
         )
-
-
-class Signature(NamedTuple):
-    """A graph's inputs (initializers left out), their dtypes, and its outputs, by name."""
-
-    inputs: tuple[str, ...]
-    dtypes: dict[str, np.dtype]
-    outputs: tuple[str, ...]
 
 
 def onnx_signature(model_path: str) -> Signature:

@@ -10,30 +10,18 @@ from __future__ import annotations
 import numpy as np
 import onnx
 
-from onnxproof.runtimes._base import Availability, Runtime, Session, onnx_signature
+from onnxproof.runtimes._base import Availability, Runtime, Session, SignedSession, onnx_signature
 
 #: Stated in details() so a report can explain a slow row and a caller can cap the cases.
 COST = "pure numpy: ~6x ONNX Runtime on small dense models, 300-460x on Conv; cap cases and sizes"
 
 
-class OnnxReferenceSession(Session):
+class OnnxReferenceSession(SignedSession):
     def __init__(self, model_path: str) -> None:
         from onnx.reference import ReferenceEvaluator
 
         self._evaluator: ReferenceEvaluator | None = ReferenceEvaluator(model_path)
-        self._inputs, self._dtypes, self._outputs = onnx_signature(model_path)
-
-    @property
-    def input_names(self) -> tuple[str, ...]:
-        return self._inputs
-
-    @property
-    def output_names(self) -> tuple[str, ...]:
-        return self._outputs
-
-    @property
-    def input_dtypes(self) -> dict[str, np.dtype]:
-        return self._dtypes
+        self.signature = onnx_signature(model_path)
 
     def details(self) -> dict[str, str]:
         return {"engine": "onnx.reference.ReferenceEvaluator", "cost": COST}
@@ -44,8 +32,8 @@ class OnnxReferenceSession(Session):
     def _infer(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         if self._evaluator is None:
             raise RuntimeError("the onnx reference session was closed")
-        values = self._evaluator.run(None, {n: feeds[n] for n in self._inputs})
-        return {n: np.asarray(v) for n, v in zip(self._outputs, values, strict=True)}
+        values = self._evaluator.run(None, {n: feeds[n] for n in self.input_names})
+        return {n: np.asarray(v) for n, v in zip(self.output_names, values, strict=True)}
 
 
 class OnnxReference(Runtime):

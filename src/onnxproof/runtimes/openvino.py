@@ -14,14 +14,14 @@ from typing import Any
 
 import numpy as np
 
-from onnxproof.runtimes._base import Availability, Runtime, Session
+from onnxproof.runtimes._base import Availability, Runtime, Session, Signature, SignedSession
 from onnxproof.runtimes.workers import IsolatedRuntime
 
 #: The config that makes the plugin compute in float32 whatever the CPU.
 F32_CONFIG = {"INFERENCE_PRECISION_HINT": "f32"}
 
 
-class OpenVinoSession(Session):
+class OpenVinoSession(SignedSession):
     def __init__(self, model_path: str, config: dict[str, str]) -> None:
         import openvino as ov
 
@@ -29,30 +29,20 @@ class OpenVinoSession(Session):
         self._config = config
         self._compiled: Any = core.compile_model(core.read_model(model_path), "CPU", config)
         self._request: Any = self._compiled.create_infer_request()
-        self._inputs = tuple(p.get_any_name() for p in self._compiled.inputs)
-        self._outputs = tuple(p.get_any_name() for p in self._compiled.outputs)
-        self._dtypes = {
-            p.get_any_name(): np.dtype(p.get_element_type().to_dtype())
-            for p in self._compiled.inputs
-        }
+        self.signature = Signature(
+            inputs=tuple(p.get_any_name() for p in self._compiled.inputs),
+            dtypes={
+                p.get_any_name(): np.dtype(p.get_element_type().to_dtype())
+                for p in self._compiled.inputs
+            },
+            outputs=tuple(p.get_any_name() for p in self._compiled.outputs),
+        )
         #: What the plugin chose (or was told): bf16, f16 or f32.
         self.inference_precision = str(
             self._compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()
         )
         self._threads = str(self._compiled.get_property("INFERENCE_NUM_THREADS"))
         self._version = ov.get_version()
-
-    @property
-    def input_names(self) -> tuple[str, ...]:
-        return self._inputs
-
-    @property
-    def output_names(self) -> tuple[str, ...]:
-        return self._outputs
-
-    @property
-    def input_dtypes(self) -> dict[str, np.dtype]:
-        return self._dtypes
 
     def details(self) -> dict[str, str]:
         info = {
@@ -75,11 +65,11 @@ class OpenVinoSession(Session):
     def _infer(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         if self._request is None:
             raise RuntimeError("the OpenVINO session was closed")
-        result = self._request.infer({n: feeds[n] for n in self._inputs})
+        result = self._request.infer({n: feeds[n] for n in self.input_names})
         # Outputs are copies (the next infer does not overwrite them); keyed by port.
         return {
             n: np.asarray(result[port])
-            for n, port in zip(self._outputs, self._compiled.outputs, strict=True)
+            for n, port in zip(self.output_names, self._compiled.outputs, strict=True)
         }
 
 

@@ -13,34 +13,23 @@ from typing import Any
 
 import numpy as np
 
-from onnxproof.runtimes._base import Availability, Runtime, Session, onnx_signature
+from onnxproof.runtimes._base import Availability, Runtime, Session, SignedSession, onnx_signature
 from onnxproof.runtimes.workers import IsolatedRuntime
 
 
-class TractSession(Session):
+class TractSession(SignedSession):
     def __init__(self, model_path: str) -> None:
         import tract
 
         try:
             model = tract.onnx().load(model_path)
-            self._inputs = tuple(model.input_name(i) for i in range(model.input_count()))
+            inputs = tuple(model.input_name(i) for i in range(model.input_count()))
             self._runnable: Any = model.into_model().into_runnable()
         except tract.TractError as exc:
             raise RuntimeError(_short(exc)) from None
-        _, self._dtypes, self._outputs = onnx_signature(model_path)
+        # Positional inputs in tract's order; output names from the file (tract names nodes).
+        self.signature = onnx_signature(model_path)._replace(inputs=inputs)
         self._version = tract.version()
-
-    @property
-    def input_names(self) -> tuple[str, ...]:
-        return self._inputs
-
-    @property
-    def output_names(self) -> tuple[str, ...]:
-        return self._outputs
-
-    @property
-    def input_dtypes(self) -> dict[str, np.dtype]:
-        return self._dtypes
 
     def details(self) -> dict[str, str]:
         return {"threads": "1 (tract is single-threaded)", "version": self._version}
@@ -54,10 +43,10 @@ class TractSession(Session):
         if self._runnable is None:
             raise RuntimeError("the tract session was closed")
         try:
-            values = self._runnable.run([feeds[n] for n in self._inputs])
+            values = self._runnable.run([feeds[n] for n in self.input_names])
         except tract.TractError as exc:
             raise RuntimeError(_short(exc)) from None
-        return {n: v.to_numpy() for n, v in zip(self._outputs, values, strict=True)}
+        return {n: v.to_numpy() for n, v in zip(self.output_names, values, strict=True)}
 
 
 def _short(exc: Exception) -> str:

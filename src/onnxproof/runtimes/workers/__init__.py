@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from onnxproof.runtimes._base import Availability, Runtime, Session
+from onnxproof.runtimes._base import Availability, Runtime, Session, SignedSession
 from onnxproof.runtimes.workers._child import resolve
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ class IsolatedRuntime(Runtime):
         )
 
 
-class IsolatedSession(Session):
+class IsolatedSession(SignedSession):
     """A model loaded in a worker. After a crash the next infer starts a fresh worker (the crash
     may belong to one input), up to ``MAX_RESTARTS`` crashes in a row; after a timeout, or past
     that, later calls fail at once rather than pay for a load or a wait again."""
@@ -111,22 +111,8 @@ class IsolatedSession(Session):
         self._given_up: str | None = None
         self._crashes = 0
         meta = self._start()
-        self._inputs: tuple[str, ...] = tuple(meta["input_names"])
-        self._outputs: tuple[str, ...] = tuple(meta["output_names"])
-        self._dtypes: dict[str, np.dtype] = dict(meta["input_dtypes"])
+        self.signature = meta["signature"]
         self._details: dict[str, str] = dict(meta["details"])
-
-    @property
-    def input_names(self) -> tuple[str, ...]:
-        return self._inputs
-
-    @property
-    def output_names(self) -> tuple[str, ...]:
-        return self._outputs
-
-    @property
-    def input_dtypes(self) -> dict[str, np.dtype]:
-        return self._dtypes
 
     @property
     def worker_pid(self) -> int | None:
@@ -169,7 +155,7 @@ class IsolatedSession(Session):
             self._start()
         assert self._conn is not None
         try:
-            self._conn.send(("infer", {n: np.asarray(feeds[n]) for n in self._inputs}))
+            self._conn.send(("infer", {n: np.asarray(feeds[n]) for n in self.input_names}))
         except OSError:  # the worker died between calls: the reply tells how
             pass
         try:

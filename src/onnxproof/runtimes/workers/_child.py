@@ -13,7 +13,7 @@ import sys
 from multiprocessing.connection import Connection
 from typing import Any
 
-from onnxproof.runtimes._base import Runtime
+from onnxproof.runtimes._base import Runtime, Signature
 
 
 def resolve(path: str) -> type[Runtime]:
@@ -41,9 +41,9 @@ def serve(conn: Connection) -> None:
     try:
         session = resolve(inner)(**options).load(model_path)
         meta = {
-            "input_names": session.input_names,
-            "output_names": session.output_names,
-            "input_dtypes": session.input_dtypes,
+            "signature": Signature(
+                session.input_names, dict(session.input_dtypes), session.output_names
+            ),
             "details": session.details(),
         }
     except Exception as exc:
