@@ -192,6 +192,24 @@ CODES: dict[str, FindingCode] = {
             ),
         ),
         FindingCode(
+            code="reduced-precision",
+            severity=_W,
+            summary="a runtime computed in reduced precision (bf16 or f16) with its default settings",
+            fix=(
+                'compile with {"INFERENCE_PRECISION_HINT": "f32"} (verify with --runtime '
+                "openvino-f32) when float32 accuracy matters, or accept the precision and widen "
+                "the tolerance for that runtime"
+            ),
+            details=(
+                "OpenVINO's CPU plugin picks its inference precision for the CPU it runs on: bf16 "
+                "on CPUs with AVX512_BF16 or AMX, f32 elsewhere. The same file and the same code "
+                "then give different numbers on different hosts, differing from PyTorch's float32 "
+                "by about 1e-3, beyond onnxproof's default tolerance. The runtime row verifies what "
+                "a deployment with default settings gets; the finding names the precision the "
+                "runtime chose here."
+            ),
+        ),
+        FindingCode(
             code="fresh-weights",
             severity=_W,
             summary="the model was built from its class with no --weights: its weights are new random ones",

@@ -146,6 +146,8 @@ def _open_candidate(name: str, path: str) -> Candidate:
         return Candidate(name, runtime, runtime.load(path))
     except OnnxproofError as exc:  # it cannot run here after all (a provider fell back)
         return Candidate(name, runtime, missing=str(exc))
+    except runtimes.RuntimeCrashed as exc:  # the runtime itself died, not the file's fault
+        return Candidate(name, runtime, missing=str(exc))
     except Exception as exc:  # the runtime rejects the file: a row, not a crash
         reason = f"{name} could not load the model: {explain_load_error(str(exc))}"
         return Candidate(name, runtime, load_error=reason)
@@ -156,6 +158,7 @@ def parity_step(ctx: RunContext, sessions: Sessions) -> None:
     when asked."""
     from onnxproof.data import synthetic_cases
     from onnxproof.linting._base import make_finding
+    from onnxproof.linting.runtime_rules import precision_findings
     from onnxproof.verification import verify_parity
 
     options = ctx.verify_options
@@ -179,7 +182,10 @@ def parity_step(ctx: RunContext, sessions: Sessions) -> None:
                 policy=ctx.policy,
                 runtime=candidate.name,
             )
-            reports.append(dataclasses.replace(report, details=candidate.session.details()))
+            details = candidate.session.details()
+            reports.append(dataclasses.replace(report, details=details))
+            # The precision a runtime chose by itself (OpenVINO's bf16) says why it differs.
+            ctx.findings.extend(precision_findings(candidate.name, details))
     ctx.runtime_reports = reports
     ctx.parity = reports[0]
     state, detail = parity_state(reports)

@@ -7,6 +7,7 @@ from typing import Any
 
 from onnxproof.errors import RuntimeUnavailable
 from onnxproof.runtimes._base import Availability, Runtime, Session
+from onnxproof.runtimes.workers import RuntimeCrashed
 
 #: name → "module:Class". Modules import lazily so a missing package never breaks the others.
 REGISTRY: dict[str, str] = {
@@ -17,6 +18,11 @@ REGISTRY: dict[str, str] = {
     "ort-node": "onnxproof.runtimes.ort_node:OrtNode",
     "ort-web": "onnxproof.runtimes.ort_web:OrtWeb",
     "torch": "onnxproof.runtimes.torch_eager:TorchEager",
+    "onnx-reference": "onnxproof.runtimes.onnx_reference:OnnxReference",
+    # Native engines run in a worker process: a crash or a hang is a result, not onnxproof's end.
+    "openvino": "onnxproof.runtimes.openvino:OpenVino",
+    "openvino-f32": "onnxproof.runtimes.openvino:OpenVinoF32",
+    "tract": "onnxproof.runtimes.tract:Tract",
 }
 
 
@@ -48,4 +54,12 @@ def get(name: str, **options: Any) -> Runtime:
     return cls(**options)
 
 
-__all__ = ["REGISTRY", "Availability", "Runtime", "Session", "get", "runtime_class"]
+__all__ = [
+    "REGISTRY",
+    "Availability",
+    "Runtime",
+    "RuntimeCrashed",
+    "Session",
+    "get",
+    "runtime_class",
+]

@@ -5,8 +5,11 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
+
+from onnxproof.errors import DataError
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -16,6 +19,14 @@ class Availability:
     available: bool
     version: str | None = None
     install_hint: str | None = None
+
+
+class Signature(NamedTuple):
+    """A graph's inputs (initializers left out), their dtypes, and its outputs, by name."""
+
+    inputs: tuple[str, ...]
+    dtypes: dict[str, np.dtype]
+    outputs: tuple[str, ...]
 
 
 class Session(abc.ABC):
@@ -49,18 +60,46 @@ class Session(abc.ABC):
     @abc.abstractmethod
     def output_names(self) -> tuple[str, ...]: ...
 
+    @property
+    @abc.abstractmethod
+    def input_dtypes(self) -> dict[str, np.dtype]:
+        """The dtype the model declares for each input, as this runtime reads it. An input left
+        out (or ``{}``, as the PyTorch reference returns) is not checked."""
+
     def infer(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Run once. Checks the feed names first so a typo is not a runtime's cryptic error."""
+        """Run once. Checks names and dtypes first: a typo should not be a runtime's cryptic
+        error, and a wrong dtype must not be cast silently (OpenVINO casts float64 to float32,
+        the ONNX reference computes in float64), or runtimes would be compared on different data.
+        """
         missing = [n for n in self.input_names if n not in feeds]
         extra = [n for n in feeds if n not in self.input_names]
         if missing or extra:
             raise ValueError(
                 f"feeds do not match the model's inputs: missing {missing}, unexpected {extra}"
             )
+        check_dtypes(feeds, self.input_dtypes)
         return self._infer(feeds)
 
     @abc.abstractmethod
     def _infer(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]: ...
+
+
+class SignedSession(Session):
+    """A session whose inputs, their dtypes and outputs are known once loaded (``signature``)."""
+
+    signature: Signature
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        return self.signature.inputs
+
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        return self.signature.outputs
+
+    @property
+    def input_dtypes(self) -> dict[str, np.dtype]:
+        return self.signature.dtypes
 
 
 class Runtime(abc.ABC):
@@ -74,3 +113,36 @@ class Runtime(abc.ABC):
 
     @abc.abstractmethod
     def load(self, model_path: str) -> Session: ...
+
+
+def check_dtypes(feeds: dict[str, np.ndarray], declared: dict[str, np.dtype]) -> None:
+    """DataError naming the first feed whose dtype is not the declared one."""
+    for name, dtype in declared.items():
+        feed = feeds.get(name)
+        got = getattr(feed, "dtype", None)
+        if got is None or got == dtype:
+            continue
+        raise DataError(
+            f"input {name!r} is {got} but the model declares {dtype}",
+            hint=f"cast the array first (array.astype(numpy.{dtype.name})); runtimes would "
+            "otherwise cast it silently or compute in another precision",
+        )
+
+
+def onnx_signature(model_path: str) -> Signature:
+    """The signature read from the file (weights stay on disk), for runtimes that do not report
+    it in ONNX terms."""
+    import onnx
+    from onnx import helper
+
+    graph = onnx.load(model_path, load_external_data=False).graph
+    initializers = {t.name for t in graph.initializer}
+    inputs = tuple(v.name for v in graph.input if v.name not in initializers)
+    dtypes: dict[str, np.dtype] = {}
+    for value in graph.input:
+        elem = value.type.tensor_type.elem_type if value.type.HasField("tensor_type") else 0
+        # Strings have no fixed numpy dtype (object or <U); they are not checked.
+        if value.name in initializers or elem in (0, onnx.TensorProto.STRING):
+            continue
+        dtypes[value.name] = np.dtype(helper.tensor_dtype_to_np_dtype(elem))
+    return Signature(inputs, dtypes, tuple(o.name for o in graph.output))

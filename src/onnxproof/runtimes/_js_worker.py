@@ -116,6 +116,14 @@ class JsWorkerSession(Session):
     def details(self) -> dict[str, str]:
         return dict(self._details)
 
+    @property
+    def input_dtypes(self) -> dict[str, np.dtype]:
+        return {
+            name: np.dtype(JS_DTYPES[declared])
+            for name, declared in self._declared.items()
+            if declared in JS_DTYPES
+        }
+
     def _infer(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         encoded = [self._encode(name, np.asarray(feeds[name])) for name in self._inputs]
         reply = self._request({"op": "run", "feeds": encoded}, self._timeout_s)

@@ -35,6 +35,7 @@ class OrtSession(Session):
             model_path, options, providers=providers
         )
         self._inputs = tuple(i.name for i in self._session.get_inputs())
+        self._dtypes = {i.name: d for i in self._session.get_inputs() if (d := _np_dtype(i.type))}
         self._outputs = tuple(o.name for o in self._session.get_outputs())
         #: The providers the session really runs on (a requested one can silently fall back).
         self.providers = tuple(self._session.get_providers())
@@ -47,6 +48,10 @@ class OrtSession(Session):
     @property
     def output_names(self) -> tuple[str, ...]:
         return self._outputs
+
+    @property
+    def input_dtypes(self) -> dict[str, np.dtype]:
+        return self._dtypes
 
     def close(self) -> None:
         self._session = None  # the C++ session and its thread pool go with the last reference
@@ -66,6 +71,19 @@ class OrtSession(Session):
             raise RuntimeError("the ONNX Runtime session was closed")
         values = self._session.run(None, {n: feeds[n] for n in self._inputs}, self._run_options)
         return {n: np.asarray(v) for n, v in zip(self._outputs, values, strict=True)}
+
+
+def _np_dtype(ort_type: str) -> np.dtype | None:
+    """'tensor(float)' → float32: ONNX Runtime spells a TensorProto type's name in lower case.
+    None for what has no fixed numpy dtype (strings, sequences, maps)."""
+    from onnx import TensorProto, helper
+
+    if not (ort_type.startswith("tensor(") and ort_type.endswith(")")):
+        return None
+    name = ort_type[len("tensor(") : -1].upper()
+    if name not in TensorProto.DataType.keys() or name == "STRING":
+        return None
+    return np.dtype(helper.tensor_dtype_to_np_dtype(TensorProto.DataType.Value(name)))
 
 
 class OrtCpu(Runtime):

@@ -99,6 +99,10 @@ class TorchSession(Session):
     def output_names(self) -> tuple[str, ...]:
         return self._outputs
 
+    @property
+    def input_dtypes(self) -> dict[str, np.dtype]:
+        return {}  # the module declares no dtypes; it receives what the ONNX side is checked for
+
     def module_outputs(self, feeds: dict[str, np.ndarray]) -> list[tuple[str, str, np.ndarray]]:
         """Every submodule's output for these feeds (see ``module_outputs``)."""
         return module_outputs(self._module, [to_tensor(feeds[n]) for n in self._inputs])
