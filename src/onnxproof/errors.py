@@ -17,6 +17,10 @@ class OnnxproofError(Exception):
         return self.message if not self.hint else f"{self.message} — {self.hint}"
 
 
+class UsageError(OnnxproofError):
+    """The command line asks for something that cannot be done as given (e.g. clashing paths)."""
+
+
 class ModelLoadError(OnnxproofError):
     """The model reference could not be turned into an nn.Module."""
 
