@@ -125,9 +125,7 @@ def test_stdout_is_never_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 
 
 def test_devices_may_take_several_outputs(tmp_path: Path) -> None:
-    check_paths(
-        inputs=[], outputs={"-o": "/dev/null", "--json": "/dev/null"}, onnx_output="-o"
-    )
+    check_paths(inputs=[], outputs={"-o": "/dev/null", "--json": "/dev/null"}, onnx_output="-o")
 
 
 def test_unwritable_places_refused(tmp_path: Path) -> None:
