@@ -124,8 +124,13 @@ def test_stdout_is_never_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
         check_paths(inputs=[], outputs={"-o": "-"}, onnx_output="-o")
 
 
-def test_devices_may_take_several_outputs(tmp_path: Path) -> None:
-    check_paths(inputs=[], outputs={"-o": "/dev/null", "--json": "/dev/null"}, onnx_output="-o")
+def test_devices_take_reports_but_not_the_model(tmp_path: Path) -> None:
+    device = char_device(tmp_path)
+    check_paths(inputs=[], outputs={"--json": device, "--junit": device})
+    os.mkfifo(tmp_path / "pipe")
+    for stream in (device, tmp_path / "pipe"):
+        with pytest.raises(UsageError, match="is a device or pipe, but the ONNX file is read back"):
+            check_paths(inputs=[], outputs={"-o": stream}, onnx_output="-o")
 
 
 def test_unwritable_places_refused(tmp_path: Path) -> None:

@@ -80,8 +80,9 @@ def check_paths(
     option that named each output (``"-o"``, ``"--json"``) to its path or ``None``; ``-`` is stdout
     and never a file. ``onnx_output`` names the output that is an ONNX model: its side data file
     (``NAME.data``, written when the weights pass 2 GB) must clash with nothing either. Paths are
-    compared as real paths (symlinks followed) and with ``os.path.samefile`` (hard links).
-    Raises :class:`UsageError` (exit code 2).
+    compared as real paths (symlinks followed) and with ``os.path.samefile`` (hard links). A
+    device or pipe (``/dev/null``) may take any number of reports, but not the ONNX model, which
+    is read back. Raises :class:`UsageError` (exit code 2).
     """
     claimed: list[tuple[str, Path]] = [
         (f"the input {path}", Path(os.path.realpath(path))) for path in inputs if path is not None
@@ -101,6 +102,13 @@ def check_paths(
         _check_writable(label, Path(path))
         real = Path(os.path.realpath(path))
         if is_stream(real):
+            if label == onnx_output:
+                # Every command that writes the model reads it back to check and verify it.
+                raise UsageError(
+                    f"{label} {path} is a device or pipe, but the ONNX file is read back to check "
+                    "and verify it",
+                    hint="write it to a file, in a temporary folder if it is not to be kept",
+                )
             continue  # a device or pipe keeps nothing that a second write could destroy
         mine = [(f"{label} {path}", real)]
         if label == onnx_output:
