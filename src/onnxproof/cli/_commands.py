@@ -23,7 +23,13 @@ from onnxproof.cli._options import (
     run_options,
     tolerance_options,
 )
-from onnxproof.cli._running import DataProgress, guarded, library_keywords, write_reports
+from onnxproof.cli._running import (
+    DataProgress,
+    check_paths_of,
+    guarded,
+    library_keywords,
+    write_reports,
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -50,6 +56,7 @@ def run(model, inputs, weights, json_path, quiet, timeout, **options):  # type: 
     MODEL is path/to/file.py:Name, package.module:Name, a .pt2 program or a TorchScript archive;
     without it, the built-in example (the tutorial's SimpleNet) runs.
     """
+    check_paths_of(model, {**options, "weights": weights, "json_path": json_path})
     sink = Sink(quiet=quiet or json_path == "-")
     progress = DataProgress(enabled=bool(options["data"]) and not quiet)
     with progress, guarded(timeout, json_to_stdout=json_path == "-"):
@@ -70,6 +77,8 @@ def run(model, inputs, weights, json_path, quiet, timeout, **options):  # type: 
 @handle_errors
 def verify(model, onnx_file, inputs, weights, json_path, quiet, timeout, **options):  # type: ignore[no-untyped-def]
     """Verify ONNX_FILE against MODEL in PyTorch on seeded inputs at several sizes."""
+    paths = {**options, "weights": weights, "json_path": json_path}
+    check_paths_of(model, paths, reads=(onnx_file,))
     sink = Sink(quiet=quiet or json_path == "-")
     progress = DataProgress(enabled=bool(options["data"]) and not quiet)
     options.pop("verbose")
@@ -94,6 +103,7 @@ def export(model, inputs, weights, output, exporter, opset, verbose, quiet, debu
     """Export MODEL to ONNX (eval mode, no_grad, dynamic dims as named in --input)."""
     from onnxproof.report import render_check, render_export
 
+    check_paths_of(model, {"weights": weights, "output": output})
     sink = Sink(quiet=quiet)
     with guarded(None):
         result = onnxproof.export(
@@ -122,6 +132,7 @@ def check(onnx_file, json_path, targets, fail_on, verbose, quiet, debug):  # typ
     from onnxproof.report import render_check
     from onnxproof.report.terminal import render_findings, render_verdict
 
+    check_paths_of(None, {"json_path": json_path}, reads=(onnx_file,))
     sink = Sink(quiet=quiet or json_path == "-")
     report = onnxproof.check(onnx_file, targets=targets, fail_on=fail_on)
     if json_path:

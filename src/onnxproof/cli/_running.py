@@ -145,3 +145,24 @@ def write_reports(report: Any, options: dict[str, Any]) -> None:
 
         summary = os.environ.get("GITHUB_STEP_SUMMARY")
         write_markdown(report, target, append=bool(summary) and target == summary)
+
+
+def check_paths_of(
+    model: str | None, options: dict[str, Any], *, reads: tuple[str | None, ...] = ()
+) -> None:
+    """Refuse, before any work, an output that is an input or another output (exit 2)."""
+    from onnxproof.outputs import check_paths, reference_files
+
+    data = options.get("data")
+    inputs = [*reference_files(model), options.get("weights"), data, *reads]
+    outputs = {
+        "--json": options.get("json_path"),
+        "--html": options.get("html_path"),
+        "--junit": options.get("junit_path"),
+        "--markdown": options.get("markdown_path"),
+    }
+    if "output" in options:  # the commands that export
+        from onnxproof.pipeline._export import output_path
+
+        outputs["-o"] = str(output_path(options["output"], model or "builtin:SimpleNet"))
+    check_paths(inputs=inputs, outputs=outputs, onnx_output="-o" if "-o" in outputs else None)

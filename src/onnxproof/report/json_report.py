@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
+import sys
 from pathlib import Path
 from typing import Any
+
+from onnxproof.outputs import STDOUT, atomic_write
 
 
 def dumps(record: Any) -> str:
@@ -14,20 +15,13 @@ def dumps(record: Any) -> str:
 
 
 def write_json(record: Any, path: str | Path) -> None:
-    """Write ``record.to_dict()`` to ``path`` via a temp file and rename; '-' means stdout."""
-    text = dumps(record)
-    if str(path) == "-":
-        import sys
+    """Write ``record.to_dict()`` to ``path`` via a temp file and rename; '-' means stdout.
 
+    A symlink's target is replaced (the link stays), a device or pipe is written directly and an
+    existing file keeps its permissions: see :func:`onnxproof.outputs.atomic_write`.
+    """
+    text = dumps(record)
+    if str(path) == STDOUT:
         sys.stdout.write(text)
         return
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
