@@ -90,6 +90,18 @@ class TailNet(nn.Module):
         return out
 
 
+class SharedNet(nn.Module):
+    """One activation module called twice, around a layer that may differ in export."""
+
+    def __init__(self, planted: bool = False) -> None:
+        super().__init__()
+        self.act = nn.Tanh()
+        self.fc = Mix(planted)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act(self.fc(self.act(x.repeat(1, 2))))
+
+
 def _localize(model: nn.Module, exporter: str, tmp_path: Path) -> Localization:
     path = tmp_path / f"{exporter}.onnx"
     onnxproof.export(model, inputs=["x:float32[batch,4]"], output=path, exporter=exporter)
@@ -148,6 +160,19 @@ def test_divergence_in_the_models_own_forward_is_named(
     assert loc.divergent_code == f"{name}.forward at {_shown(__file__)}:{line}"
     assert loc.divergent_output == "output" and loc.error == pytest.approx(1.0, abs=1e-4)
     assert loc.code_nodes  # the root's own nodes (the planted Add among them)
+
+
+@pytest.mark.parametrize("exporter", EXPORTERS)
+def test_each_call_of_a_module_is_compared_with_its_own_nodes(
+    tmp_path: Path, exporter: str
+) -> None:
+    loc = _localize(SharedNet(), exporter, tmp_path)
+    assert loc.first_divergent_module is None
+    calls = [m for m in loc.trail if m.module == "act"]
+    assert [m.diverged for m in calls] == [False, False]
+    planted = _localize(SharedNet(planted=True), exporter, tmp_path)
+    assert planted.first_divergent_module == "fc"
+    assert [m.diverged for m in planted.trail if m.module == "act"] == [False, True]
 
 
 def test_run_localizes_a_rotary_model_that_passes(tmp_path: Path) -> None:
