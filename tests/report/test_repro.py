@@ -165,7 +165,7 @@ def _module_case(model: torch.nn.Module, onnx_path: Path, report: RunReport) -> 
     torch_runtime = runtimes.get("torch", module=model, input_names=names[0], output_names=names[1])
     with torch_runtime.load(str(onnx_path)) as reference:
         traced = reference.module_outputs(feeds)  # type: ignore[attr-defined]
-    module_output = next(out for path, _, out in traced if path == loc.first_divergent_module)
+    module_output = next(c.outputs[0][1] for c in traced if c.path == loc.first_divergent_module)
 
     def run_onnx(path: str) -> dict[str, np.ndarray]:
         with runtimes.get("ort-cpu").load(path) as session:

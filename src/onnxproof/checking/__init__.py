@@ -2,7 +2,7 @@
 
 from onnxproof.checking._check import check_model, read_model
 from onnxproof.checking._info import dtype_name, external_data_path, model_info
-from onnxproof.checking._scopes import node_module_paths
+from onnxproof.checking._scopes import node_module_paths, node_scopes
 
 __all__ = [
     "check_model",
@@ -10,5 +10,6 @@ __all__ = [
     "external_data_path",
     "model_info",
     "node_module_paths",
+    "node_scopes",
     "read_model",
 ]

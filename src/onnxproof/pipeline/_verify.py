@@ -360,9 +360,10 @@ def _module_case(
     found = ctx.localization.first_divergent_module if ctx.localization else None
     if found is None or ctx.localization is None or ctx.verify_options.repro is False:
         return None
-    output = next((entry[2] for entry in torch_modules if entry[0] == found), None)
-    if output is None:
+    call = next((c for c in torch_modules if c.path == found and c.outputs), None)
+    if call is None:  # the root, or a module with no output of its own to replay
         return None
+    output = call.outputs[0][1]
     atol, rtol = ctx.policy.for_output(found, str(output.dtype))
     try:
         return record_module(

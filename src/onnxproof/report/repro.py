@@ -64,12 +64,12 @@ class ModuleCase:
 def module_inputs(model: onnx.ModelProto, module: str) -> tuple[str, ...]:
     """The values the module's nodes read from outside the module (weights excluded), in the
     order they are first read."""
-    from onnxproof.verification.localize import module_boundaries
+    from onnxproof.verification.localize import module_runs
 
-    boundary = module_boundaries(model).get(module)
-    if boundary is None:
+    runs = module_runs(model).get(module)
+    if not runs:
         return ()
-    members = set(boundary.nodes)
+    members = set(runs[0].nodes)  # the module's first call: the one localization compared
     nodes = [n for n in model.graph.node if n.name in members]
     produced = {out for n in nodes for out in n.output}
     weights = {i.name for i in model.graph.initializer}

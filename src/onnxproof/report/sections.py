@@ -43,15 +43,24 @@ def render_localization(loc: Localization) -> list[str]:
     if loc.first_divergent_module is None:
         matched = sum(1 for m in loc.trail if m.diverged is not None)
         return [line(True, "localize", f"no module diverges ({matched} compared on {loc.case})")]
-    nodes = ", ".join(loc.onnx_nodes[:6]) + (" …" if len(loc.onnx_nodes) > 6 else "")
+    shown = loc.code_nodes or loc.onnx_nodes
+    nodes = ", ".join(shown[:6]) + (" …" if len(shown) > 6 else "")
+    output = f" (output {loc.divergent_output})" if loc.divergent_output else ""
     parts = [
         line(
             False,
             "localize",
-            f"first divergent module: {loc.first_divergent_module} ({loc.module_type}), "
+            f"first divergent module: {loc.first_divergent_module} ({loc.module_type}){output}, "
             f"max abs diff {loc.error:.3g} on {loc.case}; ONNX nodes: {nodes}",
         )
     ]
+    if loc.divergent_code:
+        parts.append(f"            the difference is in {loc.divergent_code} (its children agree)")
+    if loc.uncompared_inside:
+        inside = ", ".join(loc.uncompared_inside[:6])
+        parts.append(
+            paint(f"            not compared inside it (it may lie there): {inside}", "dim")
+        )
     start = next(i for i, m in enumerate(loc.trail) if m.module == loc.first_divergent_module)
     for entry in loc.trail[max(0, start - 1) : start + 6]:
         if entry.diverged is None:

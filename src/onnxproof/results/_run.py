@@ -189,7 +189,13 @@ class ModuleError(_Record):
     onnx_value: str | None
     max_abs_diff: float | None
     max_rel_diff: float | None
-    diverged: bool | None  # None: no ONNX counterpart (fused or folded away)
+    diverged: bool | None  # None: not compared (``reason`` says why)
+    #: The output the figures are for (a diverging one first, else the worst), e.g. 'output_1'.
+    output: str | None = None
+    #: How many of the module's outputs were paired with ONNX values and compared.
+    outputs_compared: int = 0
+    #: Why the module was not compared (no ONNX counterpart, outputs that cannot be paired).
+    reason: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -203,6 +209,15 @@ class Localization(_Record):
     error: float | None
     trail: tuple[ModuleError, ...]
     unmatched_modules: tuple[str, ...]
+    #: Which output of the first divergent module diverges (its name in the module's output).
+    divergent_output: str | None = None
+    #: Where the divergence is: the forward of the first divergent module, whose children (all
+    #: compared before it) agree: 'Block.forward at models.py:140'. '<root>' is the model itself.
+    divergent_code: str | None = None
+    #: The ONNX nodes of that module's own code (not inside any child).
+    code_nodes: tuple[str, ...] = ()
+    #: Modules inside the first divergent one that could not be compared: it may lie there too.
+    uncompared_inside: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

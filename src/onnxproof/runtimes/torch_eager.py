@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
+import os
+import weakref
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -103,8 +107,8 @@ class TorchSession(Session):
     def input_dtypes(self) -> dict[str, np.dtype]:
         return {}  # the module declares no dtypes; it receives what the ONNX side is checked for
 
-    def module_outputs(self, feeds: dict[str, np.ndarray]) -> list[tuple[str, str, np.ndarray]]:
-        """Every submodule's output for these feeds (see ``module_outputs``)."""
+    def module_outputs(self, feeds: dict[str, np.ndarray]) -> list[ModuleCall]:
+        """Every module call's outputs for these feeds (see ``module_outputs``)."""
         return module_outputs(self._module, [to_tensor(feeds[n]) for n in self._inputs])
 
     def prepared(self, feeds: dict[str, np.ndarray]) -> Callable[[], object]:
@@ -158,32 +162,168 @@ class TorchEager(Runtime):
         return TorchSession(self._module, self._input_names, self._output_names)
 
 
-def module_outputs(
-    module: torch.nn.Module, args: list[torch.Tensor]
-) -> list[tuple[str, str, np.ndarray]]:
-    """(path, class name, first tensor output) of every submodule, in completion order.
+@dataclass(frozen=True, kw_only=True)
+class ModuleCall:
+    """One call of a module: the outputs that later code reads, in the order they were produced.
+
+    ``path`` is '' for the root, whose ``outputs`` are all its tensor outputs in output order (as
+    the ONNX graph's outputs are). ``code`` is where the module's forward is written.
+    """
+
+    path: str
+    type_name: str
+    code: str | None
+    outputs: tuple[tuple[str, np.ndarray], ...]
+
+
+def module_outputs(module: torch.nn.Module, args: list[torch.Tensor]) -> list[ModuleCall]:
+    """Every module call (root last) with its outputs that leave it, in completion order.
 
     Completion order is post-order: a child finishes before its parent, so the first module that
-    diverges in this order is the deepest place where outputs part ways.
+    diverges in this order is the deepest place where outputs part ways. An output "leaves" a call
+    when it was made inside the call and an operation after the call reads it (or the model
+    returns it): that is the PyTorch twin of an ONNX value that a module's nodes produce for nodes
+    outside. Ordering the leaving outputs by when they were made gives the order in which the
+    ONNX graph (traced in the same order) produces them.
     """
-    captured: list[tuple[str, str, np.ndarray]] = []
+    tracker = _Tracker()
+    pending: list[_PendingCall] = []
+    starts: dict[int, list[int]] = {}
     handles = []
 
-    def hook(path: str) -> Any:
+    def before(mod: torch.nn.Module, inputs: Any) -> None:
+        starts.setdefault(id(mod), []).append(tracker.clock)
+
+    def after(path: str) -> Any:
         def record(mod: torch.nn.Module, inputs: Any, output: Any) -> None:
-            leaves = [v for _, v in flatten_outputs(output) if isinstance(v, torch.Tensor)]
-            if leaves:
-                captured.append((path, type(mod).__name__, to_numpy(leaves[0])))
+            start = starts[id(mod)].pop()
+            leaves = [(n, v) for n, v in flatten_outputs(output) if isinstance(v, torch.Tensor)]
+            if not path:  # the root: every tensor output, in output order
+                made = [(n, v, 0) for n, v in leaves]
+            else:
+                made = tracker.made_after(leaves, start)
+            call = _PendingCall(path, mod, [(n, _copy(v), seq) for n, v, seq in made])
+            pending.append(call)
+            for index, (_, tensor, _) in enumerate(made):
+                tracker.watch(tensor, call, index)
 
         return record
 
     for path, sub in module.named_modules():
-        if path:
-            handles.append(sub.register_forward_hook(hook(path)))
+        handles.append(sub.register_forward_pre_hook(before))
+        handles.append(sub.register_forward_hook(after(path)))
     try:
-        with torch.no_grad():
-            module(*args)
+        with torch.no_grad(), tracker:
+            result = module(*args)
     finally:
         for handle in handles:
             handle.remove()
-    return captured
+    for leaf in torch.utils._pytree.tree_leaves(result):
+        if isinstance(leaf, torch.Tensor):
+            tracker.read(leaf)  # returned by the model: read by the graph's outputs
+    return [call.finish() for call in pending]
+
+
+class _PendingCall:
+    """A finished call whose outputs may still be read by later operations."""
+
+    def __init__(
+        self, path: str, mod: torch.nn.Module, made: list[tuple[str, np.ndarray, int]]
+    ) -> None:
+        self.path = path
+        self.mod = mod
+        self.made = made
+        self.read = [not path] * len(made)  # the root's outputs are all compared
+
+    def finish(self) -> ModuleCall:
+        read = [made for made, r in zip(self.made, self.read, strict=True) if r]
+        read.sort(key=lambda item: item[2])  # stable: the root's outputs keep their order
+        return ModuleCall(
+            path=self.path,
+            type_name=type(self.mod).__name__,
+            code=_forward_location(self.mod),
+            outputs=tuple((name, value) for name, value, _ in read),
+        )
+
+
+class _Tracker(torch.overrides.TorchFunctionMode):
+    """Numbers every tensor an operation makes, and notes when a watched tensor is read."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.clock = 0
+        self._made: dict[int, tuple[weakref.ref[torch.Tensor], int]] = {}
+        self._watched: dict[
+            int, tuple[weakref.ref[torch.Tensor], list[tuple[_PendingCall, int]]]
+        ] = {}
+
+    def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        outs = _tensors(out)
+        if not outs:
+            return out  # a metadata query (size, dim, dtype): no ONNX node reads a value for it
+        inputs = _tensors((args, kwargs))
+        name = getattr(func, "__name__", "")
+        in_place = name.endswith("_") and not name.endswith("__") or name.startswith("__i")
+        given = {id(t) for t in inputs}
+        if not in_place and all(id(t) in given for t in outs):
+            return out  # handed back unchanged (contiguous, .to(same dtype)): no new value
+        self.clock += 1
+        for tensor in inputs:
+            self.read(tensor)
+        for tensor in outs:
+            self._made[id(tensor)] = (weakref.ref(tensor), self.clock)
+        return out
+
+    def made_after(
+        self, leaves: list[tuple[str, torch.Tensor]], start: int
+    ) -> list[tuple[str, torch.Tensor, int]]:
+        """The leaves made by an operation after ``start``, each tensor once."""
+        found: dict[int, tuple[str, torch.Tensor, int]] = {}
+        for name, tensor in leaves:
+            ref, seq = self._made.get(id(tensor), (None, -1))
+            if ref is not None and ref() is tensor and seq > start and id(tensor) not in found:
+                found[id(tensor)] = (name, tensor, seq)
+        return list(found.values())
+
+    def watch(self, tensor: torch.Tensor, call: _PendingCall, index: int) -> None:
+        entry = self._watched.get(id(tensor))
+        if entry is None or entry[0]() is not tensor:
+            entry = (weakref.ref(tensor), [])
+            self._watched[id(tensor)] = entry
+        entry[1].append((call, index))
+
+    def read(self, tensor: torch.Tensor) -> None:
+        entry = self._watched.get(id(tensor))
+        if entry is not None and entry[0]() is tensor:
+            for call, index in entry[1]:
+                call.read[index] = True
+
+
+def _tensors(tree: Any) -> list[torch.Tensor]:
+    return [t for t in torch.utils._pytree.tree_leaves(tree) if isinstance(t, torch.Tensor)]
+
+
+def _copy(tensor: torch.Tensor) -> np.ndarray:
+    # A copy: code after the module may change the tensor in place.
+    return np.array(to_numpy(tensor), copy=True)
+
+
+def _forward_location(mod: torch.nn.Module) -> str | None:
+    """'Block.forward at models.py:140': where the class's forward is written."""
+    forward = inspect.unwrap(type(mod).forward)
+    try:
+        file = inspect.getsourcefile(forward)
+        line = inspect.getsourcelines(forward)[1]
+    except (OSError, TypeError):
+        return None
+    if file is None:
+        return None
+    try:
+        shown = os.path.relpath(file)
+    except ValueError:  # another drive (Windows)
+        shown = file
+    if shown.startswith(".."):
+        shown = file
+    return f"{forward.__qualname__} at {shown}:{line}"
