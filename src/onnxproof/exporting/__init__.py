@@ -62,17 +62,7 @@ def export_model(
     destination = Path(output)
     with eval_mode(module), torch.no_grad():
         example_out = dry_run(module, args, specs)
-        output_names = distinct_output_names(
-            [s.name for s in specs],
-            [n for n, value in flatten_outputs(example_out) if isinstance(value, torch.Tensor)],
-        )
-        if not output_names:
-            # Nothing to export: the exporters would write a graph with no outputs, or fail
-            # somewhere deep; say what the forward gave instead.
-            raise ExportError(
-                f"the model's forward returned {_describe(example_out)}: no tensor to export",
-                hint="return the tensor(s) the deployed model must compute",
-            )
+        output_names = _output_names(specs, example_out)
         request = ExportRequest(
             module=module,
             args=args,
@@ -157,6 +147,22 @@ def _run_chain(request: ExportRequest, exporter: str, verbose: bool, workdir: Pa
         for w in warnings_seen
     )
     return _Chain(attempts=attempts, success=success, log=tuple(log_lines), warnings=warnings)
+
+
+def _output_names(specs: tuple[TensorSpec, ...], example_out: Any) -> tuple[str, ...]:
+    """The ONNX output names for the forward's tensor outputs; none is an ExportError."""
+    names = distinct_output_names(
+        [s.name for s in specs],
+        [n for n, value in flatten_outputs(example_out) if isinstance(value, torch.Tensor)],
+    )
+    if not names:
+        # Nothing to export: the exporters would write a graph with no outputs, or fail
+        # somewhere deep; say what the forward gave instead.
+        raise ExportError(
+            f"the model's forward returned {_describe(example_out)}: no tensor to export",
+            hint="return the tensor(s) the deployed model must compute",
+        )
+    return tuple(names)
 
 
 def _describe(value: Any) -> str:

@@ -25,11 +25,9 @@ def bench(
     options: BenchOptions | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> BenchReport:
-    """Latency per runtime and batch size, each runtime's parity verdict beside it.
-
-    With a model, the file is exported (or ``onnx_path`` verified) and every runtime judged
-    against PyTorch first; eager PyTorch is timed too, as the row a user would pick instead.
-    With only ``onnx_path``, nothing can be verified and the report says so.
+    """Latency per runtime and batch size, each runtime's parity verdict beside it. With a
+    model, the file is exported (or ``onnx_path`` verified) and every runtime judged against
+    PyTorch first, and eager PyTorch is timed too; with only ``onnx_path``, nothing is verified.
     """
     from onnxproof import environment
     from onnxproof.benchmarking import time_runtime

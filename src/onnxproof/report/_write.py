@@ -1,29 +1,18 @@
-"""Writing a rendered report: a temp file beside the target, then rename; '-' is stdout."""
+"""Writing a rendered report: '-' is stdout; a file goes through ``outputs.atomic_write`` (temp
+file beside the target, then rename; links followed, devices written through, modes kept)."""
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from pathlib import Path
+
+from onnxproof.outputs import STDOUT, atomic_write
 
 
 def write_text(text: str, path: str | Path) -> None:
-    """Write ``text`` to ``path`` atomically (UTF-8); '-' writes it to stdout."""
-    if str(path) == "-":
+    """Write ``text`` to ``path`` (UTF-8); '-' writes it to stdout."""
+    if str(path) == STDOUT:
         sys.stdout.write(text)
         return
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        # mkstemp makes the file private; a report is a document, readable as a file is made
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
-from onnxproof.outputs import STDOUT, atomic_write
+from onnxproof.report._write import write_text
 
 
 def dumps(record: Any) -> str:
@@ -20,8 +19,4 @@ def write_json(record: Any, path: str | Path) -> None:
     A symlink's target is replaced (the link stays), a device or pipe is written directly and an
     existing file keeps its permissions: see :func:`onnxproof.outputs.atomic_write`.
     """
-    text = dumps(record)
-    if str(path) == STDOUT:
-        sys.stdout.write(text)
-        return
-    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    write_text(dumps(record), path)
