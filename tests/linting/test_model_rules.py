@@ -158,3 +158,18 @@ def test_tracing_a_value_into_a_constant_is_found(tmp_path: Path, cls: type) -> 
     assert constant and constant[0].severity.value == "warning"
     assert constant[0].location and constant[0].location.startswith(__file__)
     assert "traced-control-flow" not in {f.code for f in findings}
+
+
+def test_baked_dimension_is_pinned_only_on_a_dim_that_changed_alone() -> None:
+    from onnxproof.linting.parity_rules import baked_by_parity
+
+    example = {"batch": 2, "seq": 12}
+    cases = [_case(0, example, "normal", True)]
+    # Both dims changed together and failed: nothing singles one of them out.
+    cases.append(_case(1, {"batch": 1, "seq": 1}, "normal", False))
+    assert list(baked_by_parity(_parity(cases), None)) == []
+    # seq alone changed and failed, batch alone changed and passed: seq is the one.
+    cases.append(_case(2, {"batch": 2, "seq": 7}, "normal", False))
+    cases.append(_case(3, {"batch": 7, "seq": 12}, "normal", True))
+    found = list(baked_by_parity(_parity(cases), None))
+    assert [f.message.split(":")[0] for f in found] == ["dim 'seq' behaves as fixed to 12"]

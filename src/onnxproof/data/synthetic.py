@@ -40,11 +40,26 @@ class Case:
     feeds: dict[str, np.ndarray]
 
 
+#: With more dynamic dims than this, each is no longer varied on its own (the count grows).
+MAX_DIMS_ALONE = 3
+
+
 def case_sizes(specs: tuple[TensorSpec, ...]) -> list[dict[str, int]]:
-    """Size assignments: the example sizes first, then every dynamic dim at each extra size."""
+    """Size assignments: the example sizes first; with several dynamic dims, each dim alone at
+    every extra size (batch=7 with seq at its example), then all of them together.
+
+    Varying one dim at a time is what lets a failure be pinned on that dim: when they only ever
+    change together, a size baked into one cannot be told from a size baked into another.
+    """
     names = dynamic_dim_names(specs)
     example = {d.name: d.size for s in specs for d in s.dims if d.name is not None}
     result = [example]
+    if 1 < len(names) <= MAX_DIMS_ALONE:
+        for name in names:
+            for size in EXTRA_SIZES:
+                alone = {**example, name: size}
+                if alone not in result:
+                    result.append(alone)
     for size in EXTRA_SIZES:
         assignment = dict.fromkeys(names, size)
         if assignment not in result:

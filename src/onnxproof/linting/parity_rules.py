@@ -69,7 +69,10 @@ def baked_by_parity(
         return
     skip = set(known)
     for dim, size in example.items():
-        bad = sorted({s[dim] for s in all_failing if s.get(dim) != size})
+        # Evidence that singles the dim out: sizes where it alone left its example size. When
+        # the dims only ever changed together, the failure is not pinned on any one of them.
+        changed = [s for s in all_failing if _only_changed(s, example) == {dim}]
+        bad = sorted({s[dim] for s in changed})
         if not bad or dim in skip:
             continue
         suspects = shape_constants_with(model, size) if model is not None else []
@@ -82,6 +85,10 @@ def baked_by_parity(
             f"for every draw at {dim}={', '.join(map(str, bad))}{nodes}",
             node=suspects[0] if suspects else None,
         )
+
+
+def _only_changed(sizes: dict[str, int], example: dict[str, int]) -> set[str]:
+    return {d for d, v in sizes.items() if example.get(d) != v}
 
 
 def shape_constants_with(model: onnx.ModelProto, size: int) -> list[str]:
