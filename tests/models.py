@@ -314,3 +314,34 @@ class ReturnsNothing(nn.Module):
 class ReturnsText(nn.Module):
     def forward(self, x: torch.Tensor) -> str:
         return "not a tensor"
+
+
+class SmallCNN(nn.Module):
+    """Conv/BN/ReLU/MaxPool twice, a BN the exporter cannot fold, global pooling, Linear."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 8, 3, padding=1),
+            nn.BatchNorm2d(8),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(8, 16, 3, padding=1),
+            nn.ReLU(),
+            nn.BatchNorm2d(16),  # after the ReLU: stays a BatchNormalization node in the file
+            nn.MaxPool2d(2),
+        )
+        self.head = nn.Linear(16, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x).mean(dim=(2, 3)))
+
+
+def with_trained_stats(model: nn.Module) -> nn.Module:
+    """BatchNorm statistics away from 0/1 (as after training), so the BN nodes do real work."""
+    generator = torch.Generator().manual_seed(0)
+    for module in model.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            module.running_mean.copy_(torch.randn(module.num_features, generator=generator))
+            module.running_var.copy_(torch.rand(module.num_features, generator=generator) + 0.5)
+    return model.eval()

@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
 import onnxproof
 from onnxproof import runtimes
@@ -22,37 +21,6 @@ from tests import models
 ENGINES = {"openvino-f32": "openvino", "tract": "tract", "onnx-reference": None}
 
 
-class SmallCNN(nn.Module):
-    """Conv/BN/ReLU/MaxPool twice, a BN the exporter cannot fold, global pooling, Linear."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.features = nn.Sequential(
-            nn.Conv2d(3, 8, 3, padding=1),
-            nn.BatchNorm2d(8),
-            nn.ReLU(),
-            nn.MaxPool2d(2),
-            nn.Conv2d(8, 16, 3, padding=1),
-            nn.ReLU(),
-            nn.BatchNorm2d(16),  # after the ReLU: stays a BatchNormalization node in the file
-            nn.MaxPool2d(2),
-        )
-        self.head = nn.Linear(16, 5)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x).mean(dim=(2, 3)))
-
-
-def _trained_stats(model: nn.Module) -> nn.Module:
-    """BatchNorm statistics away from 0/1, so the BN nodes do real work."""
-    generator = torch.Generator().manual_seed(0)
-    for module in model.modules():
-        if isinstance(module, nn.BatchNorm2d):
-            module.running_mean.copy_(torch.randn(module.num_features, generator=generator))
-            module.running_var.copy_(torch.rand(module.num_features, generator=generator) + 0.5)
-    return model.eval()
-
-
 @pytest.fixture(scope="module")
 def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, tuple[int, ...]]]:
     """name → (ONNX file written by onnxproof, one input shape without the batch dim)."""
@@ -60,7 +28,11 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, tup
     folder = tmp_path_factory.mktemp("engines")
     mlp, cnn = folder / "mlp.onnx", folder / "cnn.onnx"
     onnxproof.export(models.SimpleNet(), inputs=["input:float32[batch,10]"], output=mlp)
-    onnxproof.export(_trained_stats(SmallCNN()), inputs=["x:float32[batch,3,16,16]"], output=cnn)
+    onnxproof.export(
+        models.with_trained_stats(models.SmallCNN()),
+        inputs=["x:float32[batch,3,16,16]"],
+        output=cnn,
+    )
     return {"mlp": (mlp, (10,)), "cnn": (cnn, (3, 16, 16))}
 
 

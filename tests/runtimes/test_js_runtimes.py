@@ -26,43 +26,11 @@ from tests import models
 JS_RUNTIMES = ["ort-node", "ort-web"]
 
 
-class SmallCNN(nn.Module):
-    """Conv/BN/ReLU/MaxPool twice, a BN the exporter cannot fold, global pooling, a Linear."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.features = nn.Sequential(
-            nn.Conv2d(3, 8, 3, padding=1),
-            nn.BatchNorm2d(8),
-            nn.ReLU(),
-            nn.MaxPool2d(2),
-            nn.Conv2d(8, 16, 3, padding=1),
-            nn.BatchNorm2d(16),
-            nn.ReLU(),
-            nn.MaxPool2d(2),
-            nn.BatchNorm2d(16),
-        )
-        self.head = nn.Linear(16, 5)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x).mean(dim=(2, 3)))
-
-
 def needs(name: str) -> None:
     """Skip, saying what to install, when the runtime cannot run here."""
     found = runtimes.runtime_class(name).availability()
     if not found.available:
         pytest.skip(f"{name} is not available: {found.install_hint}")
-
-
-def _trained_stats(module: nn.Module) -> nn.Module:
-    """Non-trivial BatchNorm statistics, so the exported BN nodes do real work."""
-    torch.manual_seed(0)
-    for sub in module.modules():
-        if isinstance(sub, nn.BatchNorm2d):
-            sub.running_mean.uniform_(-0.5, 0.5)
-            sub.running_var.uniform_(0.5, 2.0)
-    return module.eval()
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +40,7 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
     made: dict[str, Path] = {}
     recipes: dict[str, tuple[Callable[[], nn.Module], list[str]]] = {
         "simple": (models.SimpleNet, ["input:float32[batch,10]"]),
-        "cnn": (lambda: _trained_stats(SmallCNN()), ["x:float32[batch,3,32,32]"]),
+        "cnn": (lambda: models.with_trained_stats(models.SmallCNN()), ["x:float32[batch,3,32,32]"]),
         "embedding": (models.TwoInputs, ["ids:int64[batch,seq]", "mask:float32[batch,seq]"]),
     }
 

@@ -94,9 +94,8 @@ def record_module(
     """The first divergent module's values on ``feeds``: one ``run_onnx(path)`` of a copy of
     ``model`` (weights loaded) that also outputs the values entering the module. None when no
     module diverged or it has no ONNX counterpart."""
-    import onnx
 
-    from onnxproof.verification.localize import with_outputs
+    from onnxproof.verification.localize import run_with_outputs
 
     module = localization.first_divergent_module
     entry = next((m for m in localization.trail if m.module == module), None)
@@ -107,13 +106,7 @@ def record_module(
     wanted = [n for n in names if n not in graph_inputs]
     values: Mapping[str, np.ndarray] = {}
     if wanted:
-        fd, tmp = tempfile.mkstemp(suffix=".onnx")
-        os.close(fd)
-        try:
-            onnx.save(with_outputs(model, wanted), tmp)
-            values = run_onnx(tmp)
-        finally:
-            os.unlink(tmp)
+        values = run_with_outputs(model, wanted, run_onnx)
     recorded = {n: np.asarray(feeds[n] if n in graph_inputs else values[n]) for n in names}
     return ModuleCase(
         module=module,

@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -113,6 +113,21 @@ def with_outputs(model: onnx.ModelProto, names: list[str]) -> onnx.ModelProto:
     return copy
 
 
+def run_with_outputs(
+    model: onnx.ModelProto,
+    names: list[str],
+    run_onnx: Callable[[str], Mapping[str, np.ndarray]],
+) -> Mapping[str, np.ndarray]:
+    """One run of a temporary copy of ``model`` that also outputs ``names``."""
+    fd, tmp = tempfile.mkstemp(suffix=".onnx")
+    os.close(fd)
+    try:
+        onnx.save(with_outputs(model, names), tmp)
+        return run_onnx(tmp)
+    finally:
+        os.unlink(tmp)
+
+
 @dataclass
 class _Plan:
     """One call to compare: its PyTorch outputs paired with ONNX values, or why not."""
@@ -138,13 +153,7 @@ def localize(
     """
     plans = _plan(model, calls)
     wanted = sorted({value for plan in plans for _, value, _ in plan.pairs})
-    fd, tmp = tempfile.mkstemp(suffix=".onnx")
-    os.close(fd)
-    try:
-        onnx.save(with_outputs(model, wanted), tmp)
-        onnx_values = run_onnx(tmp)
-    finally:
-        os.unlink(tmp)
+    onnx_values = run_with_outputs(model, wanted, run_onnx)
     trail = [_compare(plan, onnx_values, policy) for plan in plans]
     index = next((i for i, entry in enumerate(trail) if entry.diverged), None)
     if index is None:
@@ -231,7 +240,7 @@ def _plan_root(model: onnx.ModelProto, call: ModuleCall) -> _Plan:
     return plan
 
 
-def _compare(plan: _Plan, values: dict[str, np.ndarray], policy: TolerancePolicy) -> ModuleError:
+def _compare(plan: _Plan, values: Mapping[str, np.ndarray], policy: TolerancePolicy) -> ModuleError:
     if plan.reason is not None:
         return _uncompared(plan, plan.reason)
     worst: tuple[bool, float, float, str, str] | None = None
