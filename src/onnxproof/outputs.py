@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
-import secrets
 import stat
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -181,7 +180,7 @@ def _create_temp(target: Path) -> Path:
     stem = target.name[:200]  # room for the random part within the 255-byte name limit
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
     for _ in range(100):
-        candidate = target.with_name(f".{stem}.{secrets.token_hex(4)}.tmp")
+        candidate = target.with_name(f".{stem}.{os.urandom(4).hex()}.tmp")
         try:
             os.close(os.open(candidate, flags, 0o666))
         except FileExistsError:

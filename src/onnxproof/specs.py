@@ -6,7 +6,6 @@ import enum
 import math
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 from onnxproof.errors import InputSpecError
 
@@ -200,6 +199,8 @@ def _parse_dim(part: str, text: str) -> Dim:
 
 def _parse_range(range_text: str, dtype: str, text: str) -> tuple[float, float]:
     """Bounds that the dtype can hold, checked exactly (Decimal) before they become floats."""
+    from decimal import Decimal  # only specs with a range pay for it
+
     if re.search(r"inf|nan", range_text, re.IGNORECASE):
         raise InputSpecError(
             f"input spec {text!r}: value range {{{range_text}}} is not finite",
