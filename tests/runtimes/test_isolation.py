@@ -46,6 +46,20 @@ class MisbehavingSession(Session):
     def details(self) -> dict[str, str]:
         return {"mode": self._mode}
 
+    def time_calls(
+        self,
+        feeds: dict[str, np.ndarray],
+        *,
+        warmup: int,
+        iterations: int | None,
+        budget_s: float,
+    ) -> tuple[list[float], str]:
+        if self._mode == "crash":
+            os.kill(os.getpid(), signal.SIGSEGV)
+        if self._mode == "fixed-clock":  # shows whose clock the parent reports
+            return [0.125] * (iterations or 5), "the misbehaving session's clock"
+        return super().time_calls(feeds, warmup=warmup, iterations=iterations, budget_s=budget_s)
+
     def _infer(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         x = feeds["x"]
         if x.flat[0] < 0:
@@ -129,6 +143,25 @@ def test_a_hanging_worker_times_out_is_killed_and_not_waited_on_again() -> None:
         with pytest.raises(RuntimeCrashed, match="timed out after 1 s in infer; not run again"):
             session.infer(GOOD)
         assert time.perf_counter() - start < 1
+
+
+def test_latency_is_timed_inside_the_worker() -> None:
+    """The figures are the worker's own: the socket round trip is not in them."""
+    with isolated("fixed-clock").load("unused.onnx") as session:
+        seconds, where = session.time_calls(GOOD, warmup=2, iterations=7, budget_s=0.0)
+        assert seconds == [0.125] * 7
+        assert where == "inside the worker process, around the runtime's own call"
+    with isolated("ok").load("unused.onnx") as session:
+        seconds, _ = session.time_calls(GOOD, warmup=2, iterations=9, budget_s=0.0)
+        assert len(seconds) == 9 and all(0 <= s < 1 for s in seconds)
+
+
+def test_a_crash_while_timing_is_an_error_and_the_worker_is_gone() -> None:
+    with isolated("crash").load("unused.onnx") as session:
+        pid = session.worker_pid  # type: ignore[attr-defined]
+        with pytest.raises(RuntimeCrashed, match=r"misbehaving crashed \(signal 11\) in time"):
+            session.time_calls(GOOD, warmup=1, iterations=3, budget_s=0.0)
+        assert pid is not None and not alive(pid)
 
 
 def test_a_crash_while_loading_is_an_error() -> None:

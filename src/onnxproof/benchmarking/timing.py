@@ -1,8 +1,10 @@
 """Time one runtime: load once, warm up, then a fixed number of calls or a time budget per batch.
 
 Each runtime is timed in its own block (thread pools of several runtimes in one process fight
-for the cores when interleaved). The timed call is the runtime's ``prepared`` closure: inputs
-are made and checked once, outside the loop.
+for the cores when interleaved). The clock runs where the runtime does
+(``Session.time_calls``): around the runtime's own call for in-process runtimes, inside the
+worker, node process or browser page for the others, so no round trip to onnxproof is timed.
+Inputs are made and checked once, outside the loop.
 """
 
 from __future__ import annotations
@@ -48,36 +50,17 @@ def time_runtime(
             if progress is not None:
                 progress(f"{name} at batch {batch}")
             try:
-                call = session.prepared(feeds)
-                times = _timed(call, warmup=warmup, iterations=iterations, budget_s=budget_s)
+                seconds, where = session.time_calls(
+                    feeds, warmup=warmup, iterations=iterations, budget_s=budget_s
+                )
             except Exception as exc:
                 rows.append(_failed(name, batch, str(exc).splitlines()[0][:300]))
                 continue
-            rows.append(_row(name, batch, times, load_seconds, session.details()))
+            details = {**session.details(), "timed": where}
+            rows.append(_row(name, batch, np.asarray(seconds), load_seconds, details))
         grown = _rss_mb() - before
     memory = round(grown, 1) if before > 0 else None
     return [r if r.error else _with_memory(r, memory) for r in rows]
-
-
-def _timed(
-    call: Callable[[], object], *, warmup: int, iterations: int | None, budget_s: float
-) -> np.ndarray:
-    for _ in range(warmup):
-        call()
-    times: list[float] = []
-    clock = time.perf_counter
-    deadline = clock() + budget_s
-    while True:
-        begin = clock()
-        call()
-        end = clock()
-        times.append(end - begin)
-        if iterations is not None:
-            if len(times) >= iterations:
-                break
-        elif end >= deadline and len(times) >= 5:
-            break
-    return np.asarray(times)
 
 
 def _row(

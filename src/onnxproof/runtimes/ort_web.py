@@ -75,4 +75,5 @@ class OrtWeb(Runtime):
             timeout_s=self.timeout_s,
             load_timeout_s=self.load_timeout_s,
             details=dict(LIMITS),
+            timed_in="inside the browser page",
         )

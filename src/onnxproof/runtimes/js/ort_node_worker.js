@@ -1,7 +1,7 @@
 // onnxruntime-node behind onnxproof's line protocol: one process per loaded model.
 'use strict';
 
-const { argument, decodeTensor, encodeTensor, fatal, load, serve } = require('./protocol.js');
+const { argument, decodeTensor, encodeTensor, fatal, load, serve, timeCalls } = require('./protocol.js');
 
 const ort = load(argument('cache'), 'onnxruntime-node');
 
@@ -27,6 +27,12 @@ const handlers = {
     for (const tensor of request.feeds) feeds[tensor.name] = decodeTensor(ort, tensor);
     const results = await session.run(feeds);
     return { outputs: session.outputNames.map((name) => encodeTensor(name, results[name])) };
+  },
+  async time(request) {
+    if (!session) throw new Error('no model is loaded');
+    const feeds = {};
+    for (const tensor of request.feeds) feeds[tensor.name] = decodeTensor(ort, tensor);
+    return { times_ms: await timeCalls(() => session.run(feeds), request) };
   },
   async close() {
     return {};

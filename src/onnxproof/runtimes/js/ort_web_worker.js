@@ -107,6 +107,15 @@ const handlers = {
     if (!page) throw new Error('no model is loaded');
     return { outputs: await inPage((feeds) => window.ortRun(feeds), request.feeds) };
   },
+  async time(request) {
+    if (!page) throw new Error('no model is loaded');
+    const { feeds, warmup, iterations, budgetMs } = request;
+    const times = await inPage(
+      ([f, options]) => window.ortTime(f, options),
+      [feeds, { warmup, iterations, budgetMs }],
+    );
+    return { times_ms: times };
+  },
   async close() {
     return {};
   },

@@ -62,6 +62,25 @@ function encodeTensor(name, tensor) {
   return { name, dtype: tensor.type, dims: Array.from(tensor.dims), data: bytes.toString('base64') };
 }
 
+// warmup untimed calls of run(), then iterations timed ones or as many as budgetMs allows (at
+// least 5): milliseconds per call, read with performance.now() right around each call.
+async function timeCalls(run, { warmup, iterations, budgetMs }) {
+  for (let i = 0; i < warmup; i++) await run();
+  const times = [];
+  const deadline = performance.now() + budgetMs;
+  for (;;) {
+    const begin = performance.now();
+    await run();
+    const end = performance.now();
+    times.push(end - begin);
+    if (iterations !== null && iterations !== undefined) {
+      if (times.length >= iterations) return times;
+    } else if (end >= deadline && times.length >= 5) {
+      return times;
+    }
+  }
+}
+
 function message(error) {
   return error && error.message ? error.message : String(error);
 }
@@ -104,4 +123,4 @@ function load(cacheDir, name) {
   }
 }
 
-module.exports = { argument, decodeTensor, encodeTensor, fatal, load, message, serve };
+module.exports = { argument, decodeTensor, encodeTensor, fatal, load, message, serve, timeCalls };

@@ -13,7 +13,7 @@ import sys
 from multiprocessing.connection import Connection
 from typing import Any
 
-from onnxproof.runtimes._base import Runtime, Signature
+from onnxproof.runtimes._base import Runtime, Session, Signature
 
 
 def resolve(path: str) -> type[Runtime]:
@@ -30,7 +30,8 @@ def error_text(exc: BaseException) -> str:
 def serve(conn: Connection) -> None:
     """The worker's main loop. The first request is ("load", inner, options, model_path,
     sys.path); replies: ("ready", meta) once, then ("ok", outputs) or ("error", type name,
-    message) per ("infer", feeds) until ("close",) or the parent goes away."""
+    message) per ("infer", feeds), ("ok", seconds per call) per ("time", feeds, warmup,
+    iterations, budget_s), until ("close",) or the parent goes away."""
     # Ctrl-C reaches the whole process group; the parent decides, and closes the worker.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
@@ -59,7 +60,17 @@ def serve(conn: Connection) -> None:
             if request[0] == "close":
                 return
             try:
-                reply: tuple[Any, ...] = ("ok", session.infer(request[1]))
+                reply: tuple[Any, ...] = ("ok", _answer(session, request))
             except Exception as exc:
                 reply = ("error", type(exc).__name__, error_text(exc))
             conn.send(reply)
+
+
+def _answer(session: Session, request: tuple[Any, ...]) -> Any:
+    if request[0] == "time":
+        _, feeds, warmup, iterations, budget_s = request
+        seconds, _where = session.time_calls(
+            feeds, warmup=warmup, iterations=iterations, budget_s=budget_s
+        )
+        return seconds
+    return session.infer(request[1])
