@@ -86,6 +86,24 @@ def test_the_onnx_reference_states_its_cost(files: dict) -> None:  # type: ignor
         assert "300-460x on Conv" in session.details()["cost"]
 
 
+def test_the_onnx_reference_gets_one_draw_per_size_of_the_same_cases(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    report = onnxproof.run(
+        models.SimpleNet(),
+        inputs=["input:float32[batch,10]"],
+        runtimes=("ort-cpu", "onnx-reference"),
+        output=tmp_path / "m.onnx",
+    )
+    full, capped = report.runtimes
+    assert capped.runtime == "onnx-reference" and capped.passed
+    assert len(full.cases) > 6 and 0 < len(capped.cases) <= 6
+    assert {c.draw for c in capped.cases} == {"normal"}
+    # The same cases by index: the arrays are those the other runtime was given.
+    by_index = {c.index: c for c in full.cases}
+    assert all(by_index[c.index].sizes == c.sizes for c in capped.cases)
+    assert capped.details["cases"].startswith("capped: the 'normal' draw at each size")
+
+
 def test_tract_errors_come_without_the_rust_backtrace(files: dict) -> None:  # type: ignore[type-arg]
     runtime = _runtime("tract")
     with runtime.load(str(files["mlp"][0])) as session:

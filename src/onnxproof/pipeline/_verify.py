@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import itertools
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from onnxproof.data.synthetic import DRAWS, Case
 from onnxproof.errors import OnnxproofError, UsageError
 from onnxproof.options import VerifyOptions
 from onnxproof.pipeline._context import RunContext
@@ -174,15 +176,18 @@ def parity_step(ctx: RunContext, sessions: Sessions) -> None:
             if candidate.session is None:
                 reports.append(unavailable(candidate, ctx))
                 continue
+            cases, capped = capped_cases(
+                synthetic_cases(ctx.specs, seed=options.seed), candidate.session.case_limit
+            )
             report = verify_parity(
                 sessions.reference,
                 candidate.session,
-                synthetic_cases(ctx.specs, seed=options.seed),
+                cases,
                 specs=ctx.specs,
                 policy=ctx.policy,
                 runtime=candidate.name,
             )
-            details = candidate.session.details()
+            details = {**candidate.session.details(), **capped}
             reports.append(dataclasses.replace(report, details=details))
             # The precision a runtime chose by itself (OpenVINO's bf16) says why it differs.
             ctx.findings.extend(precision_findings(candidate.name, details))
@@ -190,6 +195,16 @@ def parity_step(ctx: RunContext, sessions: Sessions) -> None:
     ctx.parity = reports[0]
     state, detail = parity_state(reports)
     ctx.record("parity", state, detail)
+
+
+def capped_cases(cases: Iterable[Case], limit: int | None) -> tuple[Iterable[Case], dict[str, str]]:
+    """A slow runtime's share of the cases: the first draw at each size, at most ``limit``. The
+    cases keep their index, so their arrays are the ones every other runtime got."""
+    if limit is None:
+        return cases, {}
+    first = DRAWS[0]
+    chosen = itertools.islice((c for c in cases if c.draw == first), limit)
+    return chosen, {"cases": f"capped: the {first!r} draw at each size, at most {limit} cases"}
 
 
 def parity_state(reports: list[ParityReport]) -> tuple[StepState, str]:

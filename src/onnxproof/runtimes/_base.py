@@ -33,6 +33,9 @@ class Signature(NamedTuple):
 class Session(abc.ABC):
     """A loaded model in one runtime; a context manager that releases it on exit."""
 
+    #: At most this many generated cases for a runtime too slow for all of them (None: all).
+    case_limit: int | None = None
+
     def __enter__(self) -> Session:
         return self
 

@@ -12,11 +12,14 @@ import onnx
 
 from onnxproof.runtimes._base import Availability, Runtime, Session, SignedSession, onnx_signature
 
-#: Stated in details() so a report can explain a slow row and a caller can cap the cases.
-COST = "pure numpy: ~6x ONNX Runtime on small dense models, 300-460x on Conv; cap cases and sizes"
+#: Stated in details() so a report can explain a slow row and its capped cases.
+COST = "pure numpy: ~6x ONNX Runtime on small dense models, 300-460x on Conv"
 
 
 class OnnxReferenceSession(SignedSession):
+    #: One draw at each size, at most this many: the evaluator is hundreds of times slower.
+    case_limit = 6
+
     def __init__(self, model_path: str) -> None:
         from onnx.reference import ReferenceEvaluator
 
