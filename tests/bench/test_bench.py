@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 from click.testing import CliRunner
 
 import onnxproof
@@ -84,3 +85,51 @@ def test_timing_runs_in_eval_mode_and_leaves_the_model_as_it_was(tmp_path: Path)
     again = onnxproof.bench(model, tmp_path / "b.onnx", inputs=inputs, options=options)
     assert again.verification is not None and again.verification.status == "pass"
     assert torch.equal(model.bn.running_mean, stats)
+
+
+class CompiledOnlyDivergence(torch.nn.Module):
+    """Adds 1 when torch.compile traces it (torch.export traces with the same flag set, hence
+    the ONNX export check): the compiled model computes something else."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = torch.nn.Linear(10, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.fc(x)
+        if torch.compiler.is_compiling() and not torch.onnx.is_in_onnx_export():
+            y = y + 1
+        return y
+
+
+def test_torch_compile_is_timed_and_compared_with_eager(tmp_path: Path) -> None:
+    """A compiled model that computes something else fails beside its latency, and its compile
+    time is reported; the ONNX runtimes are verified as before."""
+    torch.manual_seed(0)
+    report = onnxproof.bench(
+        CompiledOnlyDivergence(),
+        inputs=["x:float32[batch,10]"],
+        output=tmp_path / "c.onnx",
+        options=BenchOptions(runtimes=("ort-cpu", "torch-compile"), batches=(2,), **QUICK),
+    )
+    assert [r.runtime for r in report.rows] == ["ort-cpu", "torch-compile", "torch"]
+    compiled = report.rows[1]
+    assert compiled.error is None and compiled.iterations == 5
+    assert compiled.details["agrees with eager"] == "no"
+    assert float(compiled.details["max abs diff vs eager (batch 2)"]) == pytest.approx(1.0)
+    assert float(compiled.details["first call s (batch 2)"]) > 0
+    assert report.verdict_of("torch-compile") == "fail" and report.verdict_of("ort-cpu") == "pass"
+
+
+def test_torch_compile_is_a_bench_row_only(tmp_path: Path) -> None:
+    with pytest.raises(onnxproof.UsageError, match="runs the PyTorch model, not the ONNX file"):
+        onnxproof.run(
+            models.SimpleNet(),
+            inputs=["input:float32[batch,10]"],
+            output=tmp_path / "s.onnx",
+            runtimes=("torch-compile",),
+        )
+    path = tmp_path / "t.onnx"
+    onnxproof.export(models.SimpleNet(), inputs=["input:float32[batch,10]"], output=path)
+    with pytest.raises(onnxproof.UsageError, match="only an ONNX file was given"):
+        onnxproof.bench(None, path, options=BenchOptions(runtimes=("torch-compile",)))

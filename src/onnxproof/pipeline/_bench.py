@@ -12,6 +12,7 @@ from typing import Any
 from onnxproof.errors import UsageError
 from onnxproof.options import BenchOptions, ExportOptions, VerifyOptions
 from onnxproof.results import BenchReport, RunReport
+from onnxproof.runtimes import MODULE_RUNTIMES
 from onnxproof.specs import TensorSpec
 
 
@@ -37,6 +38,11 @@ def bench(
     options = options or BenchOptions()
     if model is None and onnx_path is None:
         raise UsageError("bench needs a model, an ONNX file, or both")
+    if model is None and "torch-compile" in options.runtimes:
+        raise UsageError(
+            "torch-compile times the PyTorch model, and only an ONNX file was given",
+            hint="give the model too: onnxproof bench MODEL [ONNX_FILE] --runtime torch-compile",
+        )
     loaded = prepare(model, None, inputs, weights) if model is not None else None
     module = loaded[0].module if loaded is not None else None
     # Eval mode for the timing too: BatchNorm in training mode would time another computation
@@ -53,7 +59,10 @@ def bench(
         rows = []
         # Eager PyTorch last: its OpenMP threads keep spinning for a while after each call and
         # would take the cores from the runtime timed next.
-        names = list(options.runtimes) + (["torch"] if module is not None else [])
+        names = [n for n in options.runtimes if n not in MODULE_RUNTIMES]
+        if module is not None:
+            names += [n for n in options.runtimes if n in MODULE_RUNTIMES and n != "torch"]
+            names.append("torch")
         for name in names:
             rows += time_runtime(
                 name,
@@ -95,11 +104,12 @@ def _verified(
         assert onnx_path is not None
         return None, _specs_of_file(str(onnx_path), inputs), str(onnx_path)
     model, specs = loaded
+    on_file = tuple(n for n in options.runtimes if n not in MODULE_RUNTIMES)
     ctx = RunContext(
         model,
         specs,
         ExportOptions(output=output),
-        VerifyOptions(runtimes=tuple(options.runtimes) or ("ort-cpu",), seed=options.seed),
+        VerifyOptions(runtimes=on_file or ("ort-cpu",), seed=options.seed),
     )
     if onnx_path is not None:
         ctx.onnx_path = str(onnx_path)
@@ -175,7 +185,7 @@ def _runtime_options(
     verification: RunReport | None,
     options: BenchOptions,
 ) -> dict[str, Any]:
-    if name == "torch":
+    if name in MODULE_RUNTIMES:
         outputs = tuple(t.name for t in verification.outputs) if verification else ()
         return {
             "module": module,

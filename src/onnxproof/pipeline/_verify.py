@@ -123,6 +123,13 @@ def runtimes_to_verify(options: VerifyOptions) -> list[str]:
     from onnxproof import runtimes
 
     names = list(dict.fromkeys(options.runtimes))
+    module_side = [n for n in names if n in runtimes.MODULE_RUNTIMES]
+    if module_side:
+        raise UsageError(
+            f"runtime {module_side[0]!r} runs the PyTorch model, not the ONNX file: it is the "
+            "reference side, not a runtime to verify",
+            hint="time it beside the others with: onnxproof bench MODEL --runtime torch-compile",
+        )
     for target in options.targets:
         implied = TARGET_RUNTIMES.get(target)
         if implied is None or implied in names or implied not in runtimes.REGISTRY:

@@ -48,6 +48,9 @@ class BenchReport(_Record):
         """``pass``, ``fail``, ``not run`` or ``not verified`` (no PyTorch model to compare)."""
         if runtime == "torch":
             return "reference"
+        if runtime == "torch-compile":  # judged against eager PyTorch on the timed inputs
+            said = {r.details.get("agrees with eager") for r in self.rows if r.runtime == runtime}
+            return "fail" if "no" in said else "pass" if "yes" in said else "not verified"
         verdicts = self.verification.runtimes if self.verification is not None else ()
         report = next((r for r in verdicts if r.runtime == runtime), None)
         if report is None:

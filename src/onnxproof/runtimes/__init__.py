@@ -18,12 +18,17 @@ REGISTRY: dict[str, str] = {
     "ort-node": "onnxproof.runtimes.ort_node:OrtNode",
     "ort-web": "onnxproof.runtimes.ort_web:OrtWeb",
     "torch": "onnxproof.runtimes.torch_eager:TorchEager",
+    "torch-compile": "onnxproof.runtimes.torch_compile:TorchCompile",
     "onnx-reference": "onnxproof.runtimes.onnx_reference:OnnxReference",
     # Native engines run in a worker process: a crash or a hang is a result, not onnxproof's end.
     "openvino": "onnxproof.runtimes.openvino:OpenVino",
     "openvino-f32": "onnxproof.runtimes.openvino:OpenVinoF32",
     "tract": "onnxproof.runtimes.tract:Tract",
 }
+
+
+#: Runtimes that run the PyTorch module rather than the ONNX file: ``bench`` rows, not candidates.
+MODULE_RUNTIMES = ("torch", "torch-compile")
 
 
 def runtime_class(name: str) -> type[Runtime]:
@@ -55,6 +60,7 @@ def get(name: str, **options: Any) -> Runtime:
 
 
 __all__ = [
+    "MODULE_RUNTIMES",
     "REGISTRY",
     "Availability",
     "Runtime",
