@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import cast
 
 import numpy as np
 import torch
@@ -30,7 +31,8 @@ class TorchCompiledSession(TorchSession):
         input_names: tuple[str, ...],
         output_names: tuple[str, ...],
     ) -> None:
-        super().__init__(torch.compile(module, dynamic=False), input_names, output_names)
+        compiled = torch.compile(module, dynamic=False)  # an OptimizedModule, still a Module
+        super().__init__(cast(torch.nn.Module, compiled), input_names, output_names)
         self._eager = module
         self._details: dict[str, str] = {"backend": "inductor", "dynamic": "False"}
 
