@@ -208,6 +208,15 @@ def test_every_runtime_is_judged_and_a_missing_one_is_a_row(
     assert planted.status == "fail" and not any(r.passed for r in planted.runtimes)
     mismatches = [f.message for f in planted.findings if f.code == "output-mismatch"]
     assert any("ort-cpu-noopt" in m for m in mismatches) and len(mismatches) == 2
+    # One table, runtime by output, where every runtime is seen failing side by side.
+    table = _text(planted).split("\nruntimes\n", 1)[1].splitlines()
+    assert table[0].split() == [
+        "runtime", "output", "max", "abs", "rel", "L2", "mismatch", "ms/call", "verdict"
+    ]  # fmt: skip
+    assert [row.split()[0] for row in table[1:3]] == ["ort-cpu", "ort-cpu-noopt"]
+    assert all(row.split()[-1] == "fail" for row in table[1:3])
+    clean_table = _text(clean).split("\nruntimes\n", 1)[1].splitlines()
+    assert [r.split()[-1] for r in clean_table[1:4]] == ["pass", "pass", "run"]  # ghost: not run
     nothing = onnxproof.verify(
         models.SimpleNet(), tmp_path / "s.onnx", inputs=["input:float32[batch,10]"],
         runtimes=["ghost"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from onnxproof.verification.metrics import compare
+from onnxproof.verification.metrics import compare, rel_l2
 
 
 def test_identical_floats_pass() -> None:
@@ -27,6 +27,15 @@ def test_one_outlier() -> None:
     assert c.min_passing_atol == pytest.approx(0.5 - 1e-3)
     assert compare(got, ref, atol=c.min_passing_atol + 1e-9, rtol=1e-3).passed
     assert not compare(got, ref, atol=c.min_passing_atol - 1e-6, rtol=1e-3).passed
+
+
+def test_relative_l2_over_cases_from_sums_of_squares() -> None:
+    ref = np.array([3.0, 4.0, np.nan], dtype=np.float32)  # ||b|| = 5 over the finite elements
+    got = np.array([3.0, 4.5, np.nan], dtype=np.float32)
+    c = compare(got, ref, atol=1e-4, rtol=1e-3)
+    assert (c.sq_diff, c.sq_ref) == (pytest.approx(0.25), pytest.approx(25.0))
+    assert rel_l2(c.sq_diff, c.sq_ref) == pytest.approx(0.1)
+    assert rel_l2(0.0, 0.0) == 0.0 and rel_l2(1.0, 0.0) == float("inf")
 
 
 def test_nan_fails_unless_both_sides() -> None:

@@ -6,7 +6,7 @@ off). Results in, text out: nothing here runs anything.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from onnxproof.report._text import line, mark, paint, table
@@ -152,6 +152,37 @@ def render_parity(parity: ParityReport) -> list[str]:
     return parts
 
 
+def render_runtimes(reports: Sequence[ParityReport]) -> list[str]:
+    """Every runtime's outputs in one table, so the odd one out stands out."""
+    rows = []
+    for parity in reports:
+        call = parity.median_call_ms
+        timing = f"{call:.3f}" if call is not None else "-"
+        if not parity.available or parity.load_error is not None:
+            why = "not run" if not parity.available else "could not load"
+            rows.append([parity.runtime, "-", "-", "-", "-", "-", paint(why, "yellow")])
+            continue
+        for out in parity.outputs:
+            rel = "-" if out.rel_l2_error is None else f"{out.rel_l2_error:.1e}"
+            verdict = paint("pass", "green") if out.passed else paint("fail", "red")
+            rows.append(
+                [
+                    parity.runtime,
+                    out.name,
+                    f"{out.max_abs_diff:.2e}",
+                    rel,
+                    f"{out.mismatch_fraction:.2%}",
+                    timing,
+                    verdict,
+                ]
+            )
+    header = ["runtime", "output", "max abs", "rel L2", "mismatch", "ms/call", "verdict"]
+    note = "  each against torch; ms/call is the median call as onnxproof made it (a worker's "
+    note += "round trip included: onnxproof bench times inside the runtime)"
+    return ["", paint("runtimes", "bold"), *table(rows, header=header, right=range(2, 6)),
+            paint(note, "dim")]  # fmt: skip
+
+
 def render_findings(findings: Iterable[Finding]) -> list[str]:
     parts = []
     for f in findings:
@@ -210,6 +241,8 @@ def render_run(report: RunReport) -> list[str]:
         parts += render_check(report.check, with_info=False)
     for parity in report.runtimes or ([report.verification] if report.verification else []):
         parts += render_parity(parity)
+    if len(report.runtimes) > 1:
+        parts += render_runtimes(report.runtimes)
     if report.data is not None:
         parts += render_data(report.data)
     if report.localization is not None:

@@ -89,6 +89,8 @@ class OutputParity(_Record):
     cases_compared: int = 0
     #: Where the elementwise errors of those cases fall (None: nothing was compared).
     histogram: ErrorHistogram | None = None
+    #: ||actual - reference|| / ||reference|| over the finite elements of every case compared.
+    rel_l2_error: float | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -103,6 +105,8 @@ class CaseResult(_Record):
     failed_outputs: tuple[str, ...] = ()
     #: PyTorch itself rejected these inputs: nothing to compare, the case does not count.
     skipped: bool = False
+    #: Wall time of the runtime's call as onnxproof made it (a worker's round trip included).
+    seconds: float | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -129,6 +133,17 @@ class ParityReport(_Record):
     @property
     def compared_elements(self) -> int:
         return sum(o.compared_elements for o in self.outputs)
+
+    @property
+    def median_call_ms(self) -> float | None:
+        """Median wall time of one call over the cases, as onnxproof called the runtime (a
+        worker's round trip included; ``bench`` times inside the runtime)."""
+        times = sorted(c.seconds for c in self.cases if c.seconds is not None)
+        if not times:
+            return None
+        middle = len(times) // 2
+        median = times[middle] if len(times) % 2 else (times[middle - 1] + times[middle]) / 2
+        return median * 1e3
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -14,7 +14,7 @@ from onnxproof.results import CaseResult, OutputParity, ParityReport
 from onnxproof.runtimes import Session
 from onnxproof.specs import TensorSpec
 from onnxproof.verification._explain import explain_runtime_error
-from onnxproof.verification.metrics import Comparison, compare, histogram_record
+from onnxproof.verification.metrics import Comparison, compare, histogram_record, rel_l2
 from onnxproof.verification.tolerance import TolerancePolicy
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,8 @@ class _Running:
     min_atol: float = 0.0
     failed: bool = False
     cases: int = 0
+    sq_diff: float = 0.0
+    sq_ref: float = 0.0
     #: Summed ``log_histogram`` counts of the cases compared (None: none had a shape to compare).
     histogram: np.ndarray | None = None
 
@@ -45,6 +47,8 @@ class _Running:
         self.min_atol = max(self.min_atol, c.min_passing_atol)
         self.failed = self.failed or not c.passed
         self.cases += 1
+        self.sq_diff += c.sq_diff
+        self.sq_ref += c.sq_ref
         if c.histogram is not None:
             self.histogram = c.histogram if self.histogram is None else self.histogram + c.histogram
 
@@ -78,6 +82,7 @@ def verify_parity(
             compared_elements=r.elements,
             passed=not r.failed,
             cases_compared=r.cases,
+            rel_l2_error=rel_l2(r.sq_diff, r.sq_ref),
             histogram=histogram_record(r.histogram) if r.histogram is not None else None,
         )
         for name, r in outputs.items()
@@ -105,6 +110,8 @@ def _run_case(
     specs: tuple[TensorSpec, ...],
     policy: TolerancePolicy,
 ) -> CaseResult:
+    seconds: float | None = None
+
     def result(
         passed: bool, error: str | None = None, failed: tuple[str, ...] = (), skipped: bool = False
     ) -> CaseResult:
@@ -116,6 +123,7 @@ def _run_case(
             error=error,
             failed_outputs=failed,
             skipped=skipped,
+            seconds=seconds,
         )
 
     try:
@@ -125,7 +133,9 @@ def _run_case(
         reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
         return result(True, f"PyTorch itself raised at sizes {case.sizes}: {reason}", skipped=True)
     try:
+        begin = time.perf_counter()
         actual = candidate.infer(case.feeds)
+        seconds = time.perf_counter() - begin
     except Exception as exc:
         return result(False, explain_runtime_error(str(exc), specs, case.sizes))
     failed: list[str] = []

@@ -39,6 +39,10 @@ class Comparison:
     shape_error: str | None = None
     #: ``log_histogram`` of the elementwise |a - b| (None when shapes differ).
     histogram: np.ndarray | None = field(default=None, compare=False)
+    #: Sums of squares over the finite elements, for the relative L2 error across cases:
+    #: sum (a - b)^2 and sum b^2.
+    sq_diff: float = 0.0
+    sq_ref: float = 0.0
 
     @property
     def mismatch_fraction(self) -> float:
@@ -84,6 +88,7 @@ def compare(actual: np.ndarray, reference: np.ndarray, *, atol: float, rtol: flo
         )
         diff = np.abs(a.astype(np.float64) - b.astype(np.float64))
         mismatches = int(np.count_nonzero(actual != reference))
+        squares = _squares(a, b)
         return Comparison(
             max_abs_diff=float(diff.max()),
             max_rel_diff=_max_rel(diff, np.abs(b.astype(np.float64))),
@@ -91,8 +96,11 @@ def compare(actual: np.ndarray, reference: np.ndarray, *, atol: float, rtol: flo
             elements=reference.size,
             min_passing_atol=float(diff.max()) if mismatches else 0.0,
             histogram=log_histogram(diff),
+            sq_diff=squares[0],
+            sq_ref=squares[1],
         )
     diff, abs_b, needed, close = float_closeness(actual, reference, atol=atol, rtol=rtol)
+    squares = _squares(actual, reference)
     return Comparison(
         max_abs_diff=float(diff.max()),
         max_rel_diff=_max_rel(diff, abs_b),
@@ -100,7 +108,25 @@ def compare(actual: np.ndarray, reference: np.ndarray, *, atol: float, rtol: flo
         elements=reference.size,
         min_passing_atol=float(max(0.0, needed.max())),
         histogram=log_histogram(diff),
+        sq_diff=squares[0],
+        sq_ref=squares[1],
     )
+
+
+def _squares(actual: np.ndarray, reference: np.ndarray) -> tuple[float, float]:
+    """sum (a - b)^2 and sum b^2 over the elements finite on both sides, in float64."""
+    a = np.asarray(actual, dtype=np.float64).ravel()
+    b = np.asarray(reference, dtype=np.float64).ravel()
+    finite = np.isfinite(a) & np.isfinite(b)
+    a, b = a[finite], b[finite]
+    return float(np.sum((a - b) ** 2)), float(np.sum(b * b))
+
+
+def rel_l2(sq_diff: float, sq_ref: float) -> float:
+    """||a - b|| / ||b|| from the sums of squares (inf when b is all zero and a is not)."""
+    if sq_ref > 0:
+        return float(np.sqrt(sq_diff / sq_ref))
+    return float("inf") if sq_diff > 0 else 0.0
 
 
 def log_histogram(diff: np.ndarray) -> np.ndarray:
