@@ -173,3 +173,60 @@ def test_baked_dimension_is_pinned_only_on_a_dim_that_changed_alone() -> None:
     cases.append(_case(3, {"batch": 7, "seq": 12}, "normal", True))
     found = list(baked_by_parity(_parity(cases), None))
     assert [f.message.split(":")[0] for f in found] == ["dim 'seq' behaves as fixed to 12"]
+
+
+class _ShapeGuard(torch.nn.Module):
+    """A guard on the batch size, as transformers' own code has: every size tried takes the
+    same branch."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[0] > 100:  # never at the sizes tried
+            return x * 2
+        return x + 1
+
+
+class _ValueBranch(torch.nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.sum() > 0:
+            return x * 2
+        return x + 1
+
+
+def test_a_traced_branch_on_a_shape_is_a_warning_and_on_values_an_error(tmp_path: Path) -> None:
+    shape = onnxproof.run(
+        _ShapeGuard(), inputs=["x:float32[batch,4]"], output=tmp_path / "s.onnx",
+        exporter="torchscript",
+    )  # fmt: skip
+    found = {f.code: f for f in shape.findings}
+    assert "traced-control-flow" not in found
+    guard = found["traced-shape-branch"]
+    assert guard.severity.value == "warning" and "x.shape[0] > 100" in guard.message
+    assert guard.location and guard.location.startswith(__file__)
+    assert shape.status == "pass"  # parity held at every size: the guard did not matter
+    value = onnxproof.run(
+        _ValueBranch(), inputs=["x:float32[batch,4]"], output=tmp_path / "v.onnx",
+        exporter="torchscript",
+    )  # fmt: skip
+    codes = {f.code: f.severity.value for f in value.findings}
+    assert codes.get("traced-control-flow") == "error" and "traced-shape-branch" not in codes
+    assert value.status == "fail"
+
+
+@pytest.mark.parametrize(
+    ("source", "shape_only"),
+    [
+        ("if x.shape[0] > 1:", True),
+        ("if x.size(1) != y.size(1):", True),
+        ("elif len(x) == 3:  # x.sum() in a comment is not read", True),
+        ("assert x.dim() == 4", True),
+        ("if x.sum() > 0:", False),
+        ("if x.shape[0] > x.max():", False),
+        ("if (x > 0).any():", False),
+        ("if torch.all(mask):", False),
+        ("y = x * 2", False),
+    ],
+)
+def test_shape_only_conditions_are_told_apart_by_their_line(source: str, shape_only: bool) -> None:
+    from onnxproof.linting.export_rules import _shape_only
+
+    assert _shape_only(source) is shape_only

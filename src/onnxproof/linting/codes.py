@@ -83,6 +83,20 @@ CODES: dict[str, FindingCode] = {
             ),
         ),
         FindingCode(
+            code="traced-shape-branch",
+            severity=_W,
+            summary="tracing fixed a branch on a tensor's shape for the example input's sizes",
+            fix="check that parity passed at every size; for a branch that must follow the size in the file, use torch.cond or the dynamo exporter",
+            details=(
+                "The TorchScript tracer turned a condition into a Python bool, and the line it names "
+                "reads shapes alone (x.shape, x.size(), len(x)): transformers' own guards are like "
+                "this. The file holds the branch taken at the example's sizes; parity at several "
+                "sizes shows whether the other sizes need the other branch (then it fails as "
+                "output-mismatch). A condition that reads tensor values is traced-control-flow, an "
+                "error."
+            ),
+        ),
+        FindingCode(
             code="traced-constant",
             severity=_W,
             summary="tracing turned a tensor into a Python number; the example input's value may be baked in",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import linecache
 import re
 from collections.abc import Sequence
 
@@ -68,8 +69,15 @@ def export_findings(result: ExportResult, *, built_here: bool = False) -> tuple[
 
 #: TracerWarnings that say a tensor became a Python bool: the branch taken is all the file holds.
 #: A shape-only condition (``x.shape[0] > 1``) and a data-dependent one (``x.sum() > 0``) give the
-#: same text, so both stay errors.
+#: same text; the line they name tells them apart (``_shape_only``).
 _CONTROL_FLOW = re.compile(r"Converting a tensor to a Python boolean")
+#: A condition reads a shape: ``.shape``, ``.size(``, ``.dim()``, ``.ndim``, ``.numel()``, ``len(``.
+_SHAPE_READ = re.compile(r"\.shape\b|\.size\(|\.dim\(\)|\.ndim\b|\.numel\(\)|\blen\(")
+#: ... and reads values too: any call or indexing other than the shape reads themselves.
+_VALUE_READ = re.compile(
+    r"\.(item|sum|any|all|max|min|mean|abs|norm|tolist|argmax|argmin|eq|ne|gt|lt|ge|le)\(|"
+    r"\btorch\.|\bisnan\b|\bisinf\b"
+)
 #: TracerWarnings that say a tensor (or its length) became a Python value the trace keeps as a
 #: constant: "Converting a tensor to a Python integer/float/number/index/list" or "to a NumPy
 #: array", ``len(x)``, and iterating over a tensor (the count of iterations is fixed).
@@ -88,6 +96,19 @@ def tracer_findings(warnings_seen: Sequence[ExportWarning]) -> list[Finding]:
             continue
         text = str(w.message)
         if _CONTROL_FLOW.search(text):
+            source = _source_line(w.location)
+            if source is not None and _shape_only(source):
+                key = ("traced-shape-branch", w.location)
+                if key not in seen:
+                    seen.add(key)
+                    findings.append(
+                        make_finding(
+                            "traced-shape-branch",
+                            f"a branch on a shape was traced for the example's sizes: {source}",
+                            location=w.location,
+                        )
+                    )
+                continue
             code = "traced-control-flow"
         elif _CONSTANT.search(text):
             code = "traced-constant"
@@ -99,3 +120,24 @@ def tracer_findings(warnings_seen: Sequence[ExportWarning]) -> list[Finding]:
         seen.add((code, location))
         findings.append(make_finding(code, text.split(".")[0], location=location))
     return findings
+
+
+def _source_line(location: str | None) -> str | None:
+    """The stripped source line at ``path:line``, or None when it cannot be read."""
+    if not location or ":" not in location:
+        return None
+    path, _, number = location.rpartition(":")
+    if not number.isdigit():
+        return None
+    text = linecache.getline(path, int(number)).strip()
+    return text or None
+
+
+def _shape_only(source: str) -> bool:
+    """Evidence that a traced condition reads shapes alone: an ``if``/``while``/``assert`` line
+    (or a conditional expression) that reads a shape and no tensor value. Anything else, or a line
+    that cannot be read, stays a data-dependent branch."""
+    condition = source.split("#", 1)[0]
+    if not re.match(r"(el)?if\b|while\b|assert\b|.*\bif\b.*\belse\b", condition):
+        return False
+    return bool(_SHAPE_READ.search(condition)) and not _VALUE_READ.search(condition)
