@@ -193,20 +193,15 @@ def _model(
             f"{where}: key 'name' must be a name of letters, digits, '.', '_' or '-'",
             hint="the name is also the model's folder under the output folder",
         )
-    if "model" not in table:
+    # Every key checked first: a misspelt 'model' reads better as an unknown key than a missing one.
+    own = _options(table, folder, where, allowed={"name": _text, "model": _text, **_OPTIONS})
+    if "model" not in own:
         raise UsageError(
             f"{where}: key 'model' is missing", hint="for example model = 'net.py:Net'"
         )
-    try:
-        reference = _text(table["model"])
-    except ValueError as exc:
-        raise UsageError(f"{where}: key 'model' {exc}") from None
-    options = {
-        **base,
-        **_options(table, folder, where, allowed={"name": _text, "model": _text, **_OPTIONS}),
-    }
-    options.pop("name", None)
-    options.pop("model", None)
+    reference = own.pop("model")
+    own.pop("name")
+    options = {**base, **own}
     resolved, files = _reference(reference, folder, where)
     if files is not None:
         files += tuple(Path(options[k]) for k in _PATH_KEYS if k in options)
