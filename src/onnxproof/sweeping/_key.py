@@ -26,7 +26,8 @@ def cache_key(model: ZooModel) -> str | None:
     digest = hashlib.sha256()
     head = {
         "model": model.model,
-        "options": model.options,
+        # The time limit decides whether a run ends, not what a finished run found.
+        "options": {k: v for k, v in model.options.items() if k != "timeout"},
         "onnxproof": __version__,
         "torch": _version("torch"),
     }
