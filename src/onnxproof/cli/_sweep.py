@@ -51,6 +51,7 @@ def sweep(zoo, engine, jobs, force, outdir, junit_path, timeout, verbose, quiet,
     Models unchanged since a passing report are reused (--force runs them). Exit code: 0 all
     passed, 1 any failed, crashed or timed out, 2 a bad zoo file (nothing is run).
     """
+    from onnxproof.cli._running import guarded
     from onnxproof.outputs import check_paths
     from onnxproof.report.sweep import render_sweep, write_sweep_junit
     from onnxproof.sweeping import sweep as run_sweep
@@ -63,15 +64,18 @@ def sweep(zoo, engine, jobs, force, outdir, junit_path, timeout, verbose, quiet,
             sys.stderr.write(f"  {row.name}: {row.shown_verdict}\n")
             sys.stderr.flush()
 
-    report = run_sweep(
-        zoo,
-        engine=engine,
-        jobs=jobs,
-        force=force,
-        outdir=outdir,
-        timeout=timeout,
-        on_result=progress,
-    )
+    # SIGINT/SIGTERM become an exception here, so the runs still going are killed with their
+    # process groups instead of outliving the sweep.
+    with guarded(None):
+        report = run_sweep(
+            zoo,
+            engine=engine,
+            jobs=jobs,
+            force=force,
+            outdir=outdir,
+            timeout=timeout,
+            on_result=progress,
+        )
     if junit_path:
         write_sweep_junit(report, junit_path)
     sink.show(render_sweep(report))

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
+from onnxproof._signals import set_activity
 from onnxproof.errors import UsageError
 from onnxproof.results._sweep import ModelSweepResult, SweepReport
 from onnxproof.sweeping._key import cache_key
@@ -79,6 +80,7 @@ def sweep(
             )
         )
     log.info("sweep: %d models to run, %d cached", len(tasks), len(rows))
+    set_activity(f"running {len(tasks)} models of {loaded.path.name}")
     start = time.monotonic()
     if engine == "ray":
         from onnxproof.sweeping._ray import run_ray
