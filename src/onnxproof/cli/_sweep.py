@@ -49,7 +49,7 @@ def sweep(zoo, engine, jobs, force, outdir, junit_path, timeout, verbose, quiet,
 
     Each model is `onnxproof run` in its own process: a crash or a hang is a row, not the end.
     Models unchanged since a passing report are reused (--force runs them). Exit code: 0 all
-    passed, 1 any failed, crashed or timed out, 2 a bad zoo file (nothing is run).
+    passed, 1 any failed, erred, crashed or timed out, 2 a bad zoo file (nothing is run).
     """
     from onnxproof.cli._running import guarded
     from onnxproof.outputs import check_paths
