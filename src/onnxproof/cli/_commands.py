@@ -30,6 +30,7 @@ from onnxproof.cli._running import (
     library_keywords,
     write_reports,
 )
+from onnxproof.cli._sweep import sweep as sweep_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -251,6 +252,9 @@ def _finish(sink: Sink, report: onnxproof.RunReport, json_path: str | None, opti
     write_reports(report, options)
     sink.show(render_run(report))
     sys.exit(EXIT_CODES[report.status])
+
+
+app.add_command(sweep_command)
 
 
 def main() -> None:

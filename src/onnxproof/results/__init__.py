@@ -37,6 +37,7 @@ if TYPE_CHECKING:
         Step,
         WorstSample,
     )
+    from onnxproof.results._sweep import ModelSweepResult, SweepReport, SweepVerdict
 
 _RUN_RECORDS = {
     "CaseResult",
@@ -58,6 +59,7 @@ _RUN_RECORDS = {
 
 
 _BENCH_RECORDS = {"BenchReport", "LatencyRow"}
+_SWEEP_RECORDS = {"ModelSweepResult", "SweepReport", "SweepVerdict"}
 
 
 def __getattr__(name: str) -> Any:
@@ -65,6 +67,8 @@ def __getattr__(name: str) -> Any:
         return getattr(importlib.import_module("onnxproof.results._run"), name)
     if name in _BENCH_RECORDS:
         return getattr(importlib.import_module("onnxproof.results._bench"), name)
+    if name in _SWEEP_RECORDS:
+        return getattr(importlib.import_module("onnxproof.results._sweep"), name)
     raise AttributeError(f"module 'onnxproof.results' has no attribute {name!r}")
 
 
@@ -83,6 +87,7 @@ __all__ = [
     "Finding",
     "Localization",
     "ModelInfo",
+    "ModelSweepResult",
     "ModuleError",
     "OutputDatasetMetrics",
     "OutputParity",
@@ -91,6 +96,8 @@ __all__ = [
     "Status",
     "Step",
     "StepState",
+    "SweepReport",
+    "SweepVerdict",
     "TensorInfo",
     "WorstSample",
     "status_from",
