@@ -56,6 +56,8 @@ _LAZY = {
     "DataOptions": "onnxproof.options",
     "ExportOptions": "onnxproof.options",
     "VerifyOptions": "onnxproof.options",
+    "sweep": "onnxproof.sweeping",
+    "SweepReport": "onnxproof.results",
 }
 
 
@@ -66,6 +68,8 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "SweepReport",
+    "sweep",
     "BenchOptions",
     "BenchReport",
     "CheckError",
