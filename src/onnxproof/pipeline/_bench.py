@@ -11,7 +11,7 @@ from typing import Any
 
 from onnxproof.errors import UsageError
 from onnxproof.options import BenchOptions, ExportOptions, VerifyOptions
-from onnxproof.results import BenchReport, RunReport
+from onnxproof.results import BenchReport, LatencyRow, RunReport
 from onnxproof.runtimes import MODULE_RUNTIMES
 from onnxproof.specs import TensorSpec
 
@@ -31,7 +31,6 @@ def bench(
     PyTorch first, and eager PyTorch is timed too; with only ``onnx_path``, nothing is verified.
     """
     from onnxproof import environment
-    from onnxproof.benchmarking import time_runtime
     from onnxproof.pipeline._context import prepare
     from onnxproof.pipeline._export import eval_mode_kept
 
@@ -56,24 +55,7 @@ def bench(
         )
         batch_dim = _batch_dim(specs)
         feeds = _feeds(specs, batch_dim, options)
-        rows = []
-        # Eager PyTorch last: its OpenMP threads keep spinning for a while after each call and
-        # would take the cores from the runtime timed next.
-        names = [n for n in options.runtimes if n not in MODULE_RUNTIMES]
-        if module is not None:
-            names += [n for n in options.runtimes if n in MODULE_RUNTIMES and n != "torch"]
-            names.append("torch")
-        for name in names:
-            rows += time_runtime(
-                name,
-                path,
-                feeds,
-                options=_runtime_options(name, module, specs, verification, options),
-                warmup=options.warmup,
-                iterations=options.iterations,
-                budget_s=options.budget_s,
-                progress=progress,
-            )
+        rows = _timed_rows(path, feeds, module, specs, verification, options, progress)
     return BenchReport(
         model=verification.model if verification else str(onnx_path),
         onnx_path=str(onnx_path or output or "(temporary)"),
@@ -83,6 +65,39 @@ def bench(
         settings={k: v for k, v in dataclasses.asdict(options).items()},
         environment=environment.collect(),
     )
+
+
+def _timed_rows(
+    path: str,
+    feeds: dict[int, dict[str, Any]],
+    module: Any,
+    specs: tuple[TensorSpec, ...],
+    verification: RunReport | None,
+    options: BenchOptions,
+    progress: Callable[[str], None] | None,
+) -> list[LatencyRow]:
+    """Each runtime timed in a block of its own: the ONNX runtimes, then those that run the
+    module, eager PyTorch last (its OpenMP threads keep spinning for a while after each call
+    and would take the cores from the runtime timed next)."""
+    from onnxproof.benchmarking import time_runtime
+
+    names = [n for n in options.runtimes if n not in MODULE_RUNTIMES]
+    if module is not None:
+        names += [n for n in options.runtimes if n in MODULE_RUNTIMES and n != "torch"]
+        names.append("torch")
+    rows: list[LatencyRow] = []
+    for name in names:
+        rows += time_runtime(
+            name,
+            path,
+            feeds,
+            options=_runtime_options(name, module, specs, verification, options),
+            warmup=options.warmup,
+            iterations=options.iterations,
+            budget_s=options.budget_s,
+            progress=progress,
+        )
+    return rows
 
 
 def _verified(
