@@ -44,13 +44,7 @@ def sweep(
     the summary to ``OUTDIR/sweep.json``. ``timeout`` is each model's limit unless its table
     sets one. ``on_result`` sees each row as it is known.
     """
-    if engine not in ENGINES:
-        raise UsageError(f"unknown engine {engine!r}", hint=f"choose one of {', '.join(ENGINES)}")
-    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
-        raise UsageError(f"jobs must be a whole number >= 1, not {jobs!r}")
-    if timeout is not None and not timeout > 0:
-        raise UsageError(f"timeout must be > 0 seconds, not {timeout!r}")
-    workers = jobs or min(4, os.cpu_count() or 1)
+    workers = _checked_arguments(engine, jobs, timeout)
     loaded = load_zoo(zoo)
     out = Path(outdir) if outdir is not None else loaded.path.parent / "onnxproof-sweep"
     _check_outdir(out)
@@ -69,15 +63,9 @@ def sweep(
             if on_result is not None:
                 on_result(cached)
             continue
+        limit = timeout or DEFAULT_TIMEOUT
         tasks.append(
-            make_task(
-                model,
-                out,
-                cwd=loaded.path.parent,
-                timeout=timeout or DEFAULT_TIMEOUT,
-                threads=threads,
-                key=key,
-            )
+            make_task(model, out, cwd=loaded.path.parent, timeout=limit, threads=threads, key=key)
         )
     log.info("sweep: %d models to run, %d cached", len(tasks), len(rows))
     set_activity(f"running {len(tasks)} models of {loaded.path.name}")
@@ -105,6 +93,17 @@ def sweep(
 
     write_json(report, out / SUMMARY)
     return report
+
+
+def _checked_arguments(engine: str, jobs: int | None, timeout: float | None) -> int:
+    """The number of models run at once, after checking the arguments a caller may get wrong."""
+    if engine not in ENGINES:
+        raise UsageError(f"unknown engine {engine!r}", hint=f"choose one of {', '.join(ENGINES)}")
+    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
+        raise UsageError(f"jobs must be a whole number >= 1, not {jobs!r}")
+    if timeout is not None and not timeout > 0:
+        raise UsageError(f"timeout must be > 0 seconds, not {timeout!r}")
+    return jobs or min(4, os.cpu_count() or 1)
 
 
 def _cached(model: ZooModel, out: Path, key: str | None) -> ModelSweepResult | None:
