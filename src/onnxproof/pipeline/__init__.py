@@ -202,6 +202,7 @@ def _check_cheap(options: VerifyOptions) -> None:
 
 def verify_file(ctx: RunContext, path: str) -> None:
     """Check the file, then parity, determinism, data and localization on one pair of sessions."""
+    from onnxproof.pipeline._masked import masked_rows_step
     from onnxproof.pipeline._repro import repro_step
     from onnxproof.pipeline._verify import (
         check_step,
@@ -215,6 +216,7 @@ def verify_file(ctx: RunContext, path: str) -> None:
     check_step(ctx, path)
     with opened(ctx, path) as sessions:
         parity_step(ctx, sessions)
+        masked_rows_step(ctx, sessions)
         determinism_step(ctx, sessions)
         data_step(ctx, sessions)
         localize_step(ctx, sessions, path)

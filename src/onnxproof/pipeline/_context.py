@@ -116,7 +116,6 @@ def prepare(
     elif loaded.example_args is not None:
         specs = specs_from_example(loaded.example_args, program=loaded.exported_program)
     elif is_transformers_model(loaded.module):
-        without_cache(loaded.module)
         specs = parse_input_specs(inferred_specs(loaded.module))
     else:
         raise UsageError(
@@ -125,6 +124,8 @@ def prepare(
             "onnxproof_inputs on the model class",
         )
     if is_transformers_model(loaded.module):
+        # given inputs or inferred ones alike: a cache changes the graph's inputs and outputs
+        without_cache(loaded.module)
         specs = with_config_ranges(loaded.module, specs)
     if loaded.exported_program is None:
         binding = bind_inputs(loaded.module, [s.name for s in specs])
