@@ -7,7 +7,7 @@ from pathlib import Path
 import onnxproof
 from tests import named_models
 
-SPECS = ["x:float32[batch,seq=6,4]", "attention_mask:int64[batch,seq]"]
+SPECS = ["x:float32[batch,seq=6,4]", "attention_mask:int64[batch,seq=6]"]
 
 
 def test_difference_only_on_the_fully_masked_row_is_a_warning(tmp_path: Path) -> None:
@@ -45,7 +45,7 @@ def test_difference_on_rows_with_tokens_still_fails(tmp_path: Path) -> None:
 def test_no_mask_no_extra_case(tmp_path: Path) -> None:
     report = onnxproof.run(
         named_models.MaskedRowDivergence(),
-        inputs=["x:float32[batch,seq=6,4]", "attention_mask:int64[batch,seq]{1..1}"],
+        inputs=["x:float32[batch,seq=6,4]", "attention_mask:int64[batch,seq=6]{1..1}"],
         output=tmp_path / "n.onnx",
     )
     assert report.status == "pass"
