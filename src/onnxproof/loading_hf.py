@@ -108,7 +108,8 @@ def _known_inputs(config: Any) -> dict[str, str]:
     ids = f"{{0..{vocab - 1}}}" if vocab else ""
     known = {
         "input_ids": f"input_ids:int64[batch,seq={SEQUENCE}]{ids}",
-        "attention_mask": f"attention_mask:int64[batch,seq={SEQUENCE}]{{1..1}}",
+        # no range: the name makes it a padding mask (specs.infer_roles)
+        "attention_mask": f"attention_mask:int64[batch,seq={SEQUENCE}]",
         "decoder_input_ids": f"decoder_input_ids:int64[batch,dseq={DECODER_SEQUENCE}]{ids}",
     }
     types = getattr(config, "type_vocab_size", None)
@@ -119,3 +120,18 @@ def _known_inputs(config: Any) -> dict[str, str]:
     if isinstance(size, int) and channels:
         known["pixel_values"] = f"pixel_values:float32[batch,{channels},{size},{size}]"
     return known
+
+
+def with_config_ranges(model: Any, specs: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Token id inputs given without a range take the config's (``[0, vocab_size)``)."""
+    import dataclasses
+
+    from onnxproof.specs import parse_input_spec
+
+    known = _known_inputs(model.config)
+    return tuple(
+        dataclasses.replace(s, value_range=parse_input_spec(known[s.name]).value_range)
+        if s.name in known and s.is_integer and s.value_range is None and s.role is None
+        else s
+        for s in specs
+    )

@@ -5,11 +5,18 @@ from __future__ import annotations
 import enum
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from onnxproof.errors import InputSpecError
 
-GRAMMAR = "name:dtype[d0,d1,...] with optional {low..high}, e.g. 'ids:int64[batch,seq=16]{0..999}'"
+GRAMMAR = (
+    "name:dtype[d0,d1,...] with optional {low..high} or {role}, "
+    "e.g. 'ids:int64[batch,seq=16]{0..999}' or 'attention_mask:int64[batch,seq]{mask}'"
+)
+
+#: Roles a spec can give instead of a range, each with the spellings accepted: a padding mask
+#: (each row ones then zeros) and position ids (0, 1, 2, ... along the last dim).
+ROLES: dict[str, str] = {"mask": "mask", "padding": "mask", "positions": "positions"}
 
 #: dtype names accepted in specs, with their NumPy spelling.
 DTYPES: dict[str, str] = {
@@ -88,6 +95,8 @@ class Dim:
 
     size: int
     name: str | None = None
+    #: False for a bare ``seq``: its size comes from another input's ``seq=16``, else the default.
+    given: bool = field(default=True, compare=False)
 
     @property
     def dynamic(self) -> bool:
@@ -107,6 +116,10 @@ class TensorSpec:
     dtype: str
     dims: tuple[Dim, ...]
     value_range: tuple[float, float] | None = field(default=None)
+    #: ``mask`` or ``positions`` (see ROLES): how data is generated instead of a value range.
+    role: str | None = None
+    #: The role was inferred from the input's name, not written in the spec.
+    role_inferred: bool = field(default=False, compare=False)
 
     @property
     def is_integer(self) -> bool:
@@ -133,6 +146,8 @@ class TensorSpec:
                 text += f"{{{max(int(low), smallest)}..{min(int(high), largest)}}}"
             else:
                 text += f"{{{_fmt(low)}..{_fmt(high)}}}"
+        elif self.role is not None:
+            text += f"{{{self.role}}}"
         return text
 
 
@@ -157,10 +172,14 @@ def parse_input_spec(text: str) -> TensorSpec:
     dtype = DTYPES[dtype_word]
     dims_text = match["dims"].strip()
     dims = tuple(_parse_dim(part, text) for part in (dims_text.split(",") if dims_text else []))
-    value_range = None
-    if match["range"] is not None:
+    value_range, role = None, None
+    if match["range"] is not None and match["range"].strip() in ROLES:
+        role = _parse_role(match["range"].strip(), dtype, dims, text)
+    elif match["range"] is not None:
         value_range = _parse_range(match["range"], dtype, text)
-    spec = TensorSpec(name=match["name"], dtype=dtype, dims=dims, value_range=value_range)
+    spec = TensorSpec(
+        name=match["name"], dtype=dtype, dims=dims, value_range=value_range, role=role
+    )
     check_elements(spec, spec.example_shape)
     return spec
 
@@ -189,12 +208,29 @@ def _parse_dim(part: str, text: str) -> Dim:
             f"e.g. {re.sub(r'[^A-Za-z0-9_]', '_', name)!r}",
         )
     size = int(dmatch["size"]) if dmatch["size"] else DEFAULT_DYNAMIC_SIZE
+    if dmatch["size"] is None:
+        return Dim(size=size, name=name, given=False)
     if size < 2:
         raise InputSpecError(
             f"input spec {text!r}: example size {size} for dim {name!r}",
             hint="dynamic dims need an example size of at least 2 (exporters bake in 0 and 1)",
         )
     return Dim(size=size, name=name)
+
+
+def _parse_role(word: str, dtype: str, dims: tuple[Dim, ...], text: str) -> str:
+    role = ROLES[word]
+    if not dims:
+        raise InputSpecError(
+            f"input spec {text!r}: a {{{word}}} input needs at least one dim",
+            hint="a padding mask or position ids run along the last dim, e.g. [batch,seq]",
+        )
+    if role == "positions" and not dtype.startswith(("int", "uint")):
+        raise InputSpecError(
+            f"input spec {text!r}: position ids are integers, not {dtype}",
+            hint="use int64 (or int32) for a {positions} input",
+        )
+    return role
 
 
 def _parse_range(range_text: str, dtype: str, text: str) -> tuple[float, float]:
@@ -267,14 +303,62 @@ def check_elements(spec: TensorSpec, shape: tuple[int, ...]) -> None:
 
 
 def parse_input_specs(texts: list[str] | tuple[str, ...]) -> tuple[TensorSpec, ...]:
-    """Parse several specs; names must be unique and a named dim must keep one example size."""
+    """Parse several specs; names must be unique and a named dim must keep one example size.
+
+    A size given once (``seq=16``) holds for every input that names the dim; roles are inferred
+    from names where no range was given (see ``infer_roles``).
+    """
     specs = tuple(parse_input_spec(t) for t in texts)
     names = [s.name for s in specs]
     for name in names:
         if names.count(name) > 1:
             raise InputSpecError(f"input name {name!r} is given twice", hint="names must be unique")
     check_dim_consistency(specs)
-    return specs
+    specs = with_shared_sizes(specs)
+    for spec in specs:
+        check_elements(spec, spec.example_shape)
+    return infer_roles(specs)
+
+
+def with_shared_sizes(specs: tuple[TensorSpec, ...]) -> tuple[TensorSpec, ...]:
+    """Each bare dim (``seq``) at the size another input gave it (``seq=16``)."""
+    sizes = {d.name: d.size for s in specs for d in s.dims if d.name is not None and d.given}
+    return tuple(
+        replace(
+            spec,
+            dims=tuple(
+                replace(d, size=sizes[d.name]) if d.name in sizes and not d.given else d
+                for d in spec.dims
+            ),
+        )
+        for spec in specs
+    )
+
+
+#: Inputs whose role is inferred from their name when their spec gives no range: padding masks
+#: (``attention_mask``, ``key_padding_mask``, ``src_key_padding_mask``) and position ids.
+_ROLE_NAMES = (
+    (re.compile(r"^(attention_mask|.*padding_mask)$"), "mask"),
+    (re.compile(r"^position_ids$"), "positions"),
+)
+
+
+def infer_roles(specs: tuple[TensorSpec, ...]) -> tuple[TensorSpec, ...]:
+    """Specs with no range and no role get the role their name implies (marked inferred)."""
+    inferred = []
+    for spec in specs:
+        role = next((r for pattern, r in _ROLE_NAMES if pattern.match(spec.name)), None)
+        if (
+            role is None
+            or spec.role is not None
+            or spec.value_range is not None
+            or not spec.dims
+            or (role == "positions" and not spec.is_integer)
+        ):
+            inferred.append(spec)
+        else:
+            inferred.append(replace(spec, role=role, role_inferred=True))
+    return tuple(inferred)
 
 
 def check_dim_consistency(specs: tuple[TensorSpec, ...]) -> None:
@@ -282,7 +366,7 @@ def check_dim_consistency(specs: tuple[TensorSpec, ...]) -> None:
     seen: dict[str, int] = {}
     for spec in specs:
         for dim in spec.dims:
-            if dim.name is None:
+            if dim.name is None or not dim.given:
                 continue
             if seen.setdefault(dim.name, dim.size) != dim.size:
                 raise InputSpecError(

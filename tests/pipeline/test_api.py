@@ -18,7 +18,7 @@ def test_run_module_with_example_tensors(tmp_path: Path) -> None:
     report = onnxproof.run(model, (torch.randn(4, 10),), output=tmp_path / "net.onnx")
     assert report.status == "pass"
     assert report.exporter == "dynamo" and report.opset == 18
-    assert [str(t) for t in report.inputs] == ["input: float32[batch, 10]"]
+    assert [str(t) for t in report.inputs] == ["x: float32[batch, 10]"]  # named after the parameter
     assert report.verification is not None and report.verification.passed
     sizes = {c.sizes["batch"] for c in report.verification.cases}
     assert {1, 2, 7} <= sizes and len(report.verification.cases) >= 12

@@ -59,7 +59,7 @@ def model_options(func: F) -> F:
                 "inputs",
                 multiple=True,
                 metavar="SPEC",
-                help="Input spec name:dtype[d0,d1,...]{low..high}, in forward-argument order; repeat per input.",
+                help="Input spec name:dtype[d0,d1,...]{low..high|mask|positions}; named after a forward parameter it binds by name, else by position; repeat per input.",
             ),
             click.option(
                 "--weights",

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from onnxproof.data.roles import role_array
 from onnxproof.errors import UsageError
 from onnxproof.specs import INT_LIMITS, TensorSpec, check_elements, dynamic_dim_names
 
@@ -116,6 +117,9 @@ def check_seed(seed: int) -> None:
 def _draw_array(
     spec: TensorSpec, shape: tuple[int, ...], draw: str, rng: np.random.Generator
 ) -> np.ndarray:
+    if spec.role is not None:
+        dtype = np.dtype(spec.dtype) if spec.dtype != "bfloat16" else _numpy_float(spec.dtype)
+        return role_array(spec, shape, dtype, rng)
     if spec.dtype == "bool":
         # a comparison on a rank-0 array gives a NumPy scalar; keep it an array of shape ()
         return np.asarray(rng.random(shape) < 0.5)

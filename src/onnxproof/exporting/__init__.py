@@ -17,6 +17,7 @@ import torch
 
 from onnxproof._signals import raise_if_interrupted
 from onnxproof._version import __version__
+from onnxproof.binding import Binding, bind_inputs, in_binding_order
 from onnxproof.errors import ExportError
 from onnxproof.exporting._capture import capture_console
 from onnxproof.exporting._dryrun import dry_run
@@ -51,7 +52,12 @@ def export_model(
     training_modules: tuple[str, ...] | None = None,
     exported_program: Any = None,
 ) -> ExportResult:
-    """Export ``module`` in eval mode under no_grad to ``output``; raise ExportError if impossible."""
+    """Export ``module`` in eval mode under no_grad to ``output``; raise ExportError if impossible.
+
+    ``args`` are the example inputs in ``specs`` order; they reach the forward as
+    ``binding.bind_inputs`` says (by parameter name when the specs are named after parameters),
+    and the file's inputs take the forward's order.
+    """
     if exporter not in EXPORTER_CHOICES:
         raise ExportError(
             f"unknown exporter {exporter!r}", hint=f"use {'|'.join(EXPORTER_CHOICES)}"
@@ -60,12 +66,23 @@ def export_model(
     if training_modules is None:
         training_modules = training_submodules(module)
     destination = Path(output)
+    binding = (
+        bind_inputs(module, [s.name for s in specs])
+        if exported_program is None
+        else Binding(positional=tuple(s.name for s in specs))
+    )
+    positional, keywords = tuple(args), dict[str, Any]()
+    if binding.by_name:
+        positional, keywords = binding.split(dict(zip((s.name for s in specs), args, strict=True)))
+        specs = in_binding_order(specs, binding)
     with eval_mode(module), torch.no_grad():
-        example_out = dry_run(module, args, specs)
+        example_out = dry_run(module, positional, specs, keywords)
         output_names = _output_names(specs, example_out)
         request = ExportRequest(
             module=module,
-            args=args,
+            args=positional,
+            kwargs=keywords,
+            binding=binding,
             specs=specs,
             output_names=output_names,
             opset=opset,

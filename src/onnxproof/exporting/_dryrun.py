@@ -11,7 +11,12 @@ from onnxproof.exporting._messages import first_line
 from onnxproof.specs import TensorSpec
 
 
-def dry_run(module: torch.nn.Module, args: tuple[Any, ...], specs: tuple[TensorSpec, ...]) -> Any:
+def dry_run(
+    module: torch.nn.Module,
+    args: tuple[Any, ...],
+    specs: tuple[TensorSpec, ...],
+    kwargs: dict[str, Any] | None = None,
+) -> Any:
     """Forward once under no_grad. Raises InputSpecError naming the layer and the shapes."""
     active: list[tuple[str, torch.nn.Module, list[list[int]]]] = []
     names = {m: n for n, m in module.named_modules()}
@@ -31,7 +36,7 @@ def dry_run(module: torch.nn.Module, args: tuple[Any, ...], specs: tuple[TensorS
             handles.append(mod.register_forward_hook(leave))
     try:
         with torch.no_grad():
-            return module(*args)
+            return module(*args, **(kwargs or {}))
     except Exception as exc:
         given = ", ".join(f"{s.name}={list(s.example_shape)}" for s in specs)
         where = ""

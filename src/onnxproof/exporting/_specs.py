@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -23,13 +24,19 @@ _DTYPES = {
 }
 
 
-def specs_from_example(args: tuple[Any, ...], *, program: Any = None) -> tuple[TensorSpec, ...]:
+def specs_from_example(
+    args: tuple[Any, ...], *, program: Any = None, names: Sequence[str] | None = None
+) -> tuple[TensorSpec, ...]:
     """One spec per tensor: the first dim is a dynamic ``batch``, the rest static.
+
+    Inputs are called ``names`` (the forward's parameters) when there is one for each, else
+    ``input`` / ``input_0``, ``input_1``, ...
 
     Integer inputs get the example's own value range so generated ids stay valid. For a saved
     ``torch.export`` program the dims it already made symbolic are used instead.
     """
     symbolic = _program_dims(program) if program is not None else None
+    own = list(names)[: len(args)] if names is not None and len(names) >= len(args) else None
     specs = []
     for index, arg in enumerate(args):
         if not isinstance(arg, torch.Tensor):
@@ -57,7 +64,7 @@ def specs_from_example(args: tuple[Any, ...], *, program: Any = None) -> tuple[T
             value_range = (float(arg.min()), float(arg.max()))
         specs.append(
             TensorSpec(
-                name=f"input_{index}" if len(args) > 1 else "input",
+                name=own[index] if own else f"input_{index}" if len(args) > 1 else "input",
                 dtype=dtype,
                 dims=dims,
                 value_range=value_range,

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import abc
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import onnx
 import torch
 
+from onnxproof.binding import Binding
+from onnxproof.exporting._binding import dynamic_shapes_by_name, positional_forward
 from onnxproof.exporting._naming import name_graph_io
 from onnxproof.specs import TensorSpec
 
@@ -20,8 +22,11 @@ class ExportRequest:
     """Everything a strategy needs, the same for each."""
 
     module: torch.nn.Module
+    #: The inputs passed by position, then by name, as ``binding`` says.
     args: tuple[Any, ...]
     specs: tuple[TensorSpec, ...]
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    binding: Binding | None = None
     output_names: tuple[str, ...]
     opset: int
     exported_program: Any = None
@@ -86,6 +91,7 @@ class DynamoStrategy(ExportStrategy):
         program = torch.onnx.export(
             model,
             request.args,
+            kwargs=request.kwargs or None,
             dynamo=True,
             dynamic_shapes=dynamic_shapes,
             opset_version=request.opset,
@@ -98,7 +104,9 @@ class DynamoStrategy(ExportStrategy):
         program.save(str(destination), external_data=False)
 
 
-def _dynamic_shapes(request: ExportRequest) -> tuple[dict[int, Any] | None, ...] | None:
+def _dynamic_shapes(request: ExportRequest) -> Any:
+    if request.binding is not None and request.binding.by_name:
+        return dynamic_shapes_by_name(request.specs, request.binding)
     dims: dict[str, Any] = {}
     shapes: list[dict[int, Any] | None] = []
     for spec in request.specs:
@@ -117,9 +125,23 @@ class TorchScriptStrategy(ExportStrategy):
 
     def _export(self, request: ExportRequest, destination: Path) -> None:
         dynamic_axes = {s.name: s.dynamic_dims for s in request.specs if s.dynamic_dims}
+        binding = request.binding
+        args = request.args
+        if binding is not None and binding.by_name:
+            args = tuple(request.args) + tuple(request.kwargs.values())
+        with positional_forward(request.module, binding or Binding(positional=())):
+            self._trace(request, destination, args, dynamic_axes)
+
+    def _trace(
+        self,
+        request: ExportRequest,
+        destination: Path,
+        args: tuple[Any, ...],
+        dynamic_axes: dict[str, dict[int, str]],
+    ) -> None:
         torch.onnx.export(
             request.module,
-            request.args,
+            args,
             str(destination),
             dynamo=False,
             input_names=[s.name for s in request.specs],

@@ -241,6 +241,41 @@ CODES: dict[str, FindingCode] = {
             summary="an integer input has no value range in its spec; generated values are 0..9",
             fix="add a range to the spec, for example ids:int64[batch,seq]{0..30521}",
         ),
+        FindingCode(
+            code="inferred-padding-mask",
+            severity=_I,
+            summary="an input named like a padding mask got padding-mask data: each row ones, then zeros",
+            fix="write {mask} in its spec to say so, or a range ({1..1}) for other values",
+            details=(
+                "Inputs named attention_mask or *padding_mask whose spec gives no range are generated "
+                "as padding masks: each row a prefix of ones of a length drawn in [1, seq], then "
+                "zeros, never a row of only zeros. One extra case then masks a whole row "
+                "(see masked-row-mismatch)."
+            ),
+        ),
+        FindingCode(
+            code="inferred-position-ids",
+            severity=_I,
+            summary="an input named position_ids got 0, 1, 2, ... along its last dim",
+            fix="write {positions} in its spec to say so, or a range for other values",
+        ),
+        FindingCode(
+            code="masked-row-mismatch",
+            severity=_W,
+            summary="outputs differ from PyTorch only on rows whose padding mask masks every position",
+            fix=(
+                "nothing, if such rows never reach the model; else make the model's result for them "
+                "defined (mask with the dtype's lowest value instead of -inf, or zero the row after "
+                "the softmax)"
+            ),
+            details=(
+                "With every position of a row masked, the attention softmax sees only -inf (or only "
+                "the lowest float) and eager PyTorch and the runtime resolve it differently (NaN, a "
+                "uniform average, zeros): neither answer means anything. onnxproof tries one such "
+                "row once, beside rows that hold tokens; a difference confined to the masked row is "
+                "this warning, not a parity failure, while a difference on any other row fails."
+            ),
+        ),
     )
 }
 

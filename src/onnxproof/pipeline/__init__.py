@@ -8,7 +8,7 @@ modules (torch, the exporters, runtimes) are imported inside the steps, so ``imp
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -77,9 +77,9 @@ def lint(path: str | Path, *, targets: Sequence[str] = ()) -> tuple[Finding, ...
 @_model_code_guarded
 def export(
     model: Any = None,
-    example_inputs: Sequence[Any] | None = None,
+    example_inputs: Sequence[Any] | Mapping[str, Any] | None = None,
     *,
-    inputs: Sequence[str] | None = None,
+    inputs: Sequence[str] | Mapping[str, str] | None = None,
     output: str | Path | None = None,
     weights: str | Path | None = None,
     exporter: str = "auto",
@@ -119,9 +119,9 @@ def export(
 @_model_code_guarded
 def run(
     model: Any = None,
-    example_inputs: Sequence[Any] | None = None,
+    example_inputs: Sequence[Any] | Mapping[str, Any] | None = None,
     *,
-    inputs: Sequence[str] | None = None,
+    inputs: Sequence[str] | Mapping[str, str] | None = None,
     weights: str | Path | None = None,
     **keywords: Unpack[RunKeywords],
 ) -> RunReport:
@@ -155,9 +155,9 @@ def run(
 def verify(
     model: Any,
     onnx_path: str | Path,
-    example_inputs: Sequence[Any] | None = None,
+    example_inputs: Sequence[Any] | Mapping[str, Any] | None = None,
     *,
-    inputs: Sequence[str] | None = None,
+    inputs: Sequence[str] | Mapping[str, str] | None = None,
     weights: str | Path | None = None,
     **keywords: Unpack[RunKeywords],
 ) -> RunReport:
@@ -202,6 +202,7 @@ def _check_cheap(options: VerifyOptions) -> None:
 
 def verify_file(ctx: RunContext, path: str) -> None:
     """Check the file, then parity, determinism, data and localization on one pair of sessions."""
+    from onnxproof.pipeline._masked import masked_rows_step
     from onnxproof.pipeline._repro import repro_step
     from onnxproof.pipeline._verify import (
         check_step,
@@ -215,6 +216,7 @@ def verify_file(ctx: RunContext, path: str) -> None:
     check_step(ctx, path)
     with opened(ctx, path) as sessions:
         parity_step(ctx, sessions)
+        masked_rows_step(ctx, sessions)
         determinism_step(ctx, sessions)
         data_step(ctx, sessions)
         localize_step(ctx, sessions, path)

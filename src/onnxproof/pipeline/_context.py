@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -75,15 +75,26 @@ class RunContext:
 
 def prepare(
     model: Any,
-    example_inputs: Sequence[Any] | None,
-    inputs: Sequence[str] | None,
+    example_inputs: Sequence[Any] | Mapping[str, Any] | None,
+    inputs: Sequence[str] | Mapping[str, str] | None,
     weights: str | Path | None,
 ) -> tuple[Any, tuple[TensorSpec, ...]]:
-    """The loaded model and its input specs: given, declared by the class, or from examples."""
+    """The loaded model and its input specs: given, declared by the class, or from examples.
+
+    Inputs named after the forward's parameters bind by name and take the forward's order
+    (``binding.bind_inputs``); an input named after no parameter, or a required parameter
+    without an input, is an InputSpecError here, before any export.
+    """
     # loading first: without torch it raises a ModelLoadError saying how to install it.
     from onnxproof.loading import LoadedModel, load_model, load_weights  # isort: skip
+    from onnxproof.binding import bind_inputs, in_binding_order, positional_parameters
     from onnxproof.exporting._specs import specs_from_example
-    from onnxproof.loading_hf import inferred_specs, is_transformers_model, without_cache
+    from onnxproof.loading_hf import (
+        inferred_specs,
+        is_transformers_model,
+        with_config_ranges,
+        without_cache,
+    )
 
     _signals.set_activity("loading the model")
     if model is None or isinstance(model, str | Path):
@@ -93,15 +104,18 @@ def prepare(
         if weights is not None:
             load_weights(model, Path(weights))
     if inputs:
-        specs = parse_input_specs(tuple(inputs))
+        specs = parse_input_specs(spec_texts(inputs))
+    elif isinstance(example_inputs, Mapping):
+        specs = specs_from_example(tuple(example_inputs.values()), names=list(example_inputs))
     elif example_inputs is not None:
-        specs = specs_from_example(tuple(example_inputs))
+        specs = specs_from_example(
+            tuple(example_inputs), names=positional_parameters(loaded.module)
+        )
     elif loaded.declared_specs:
         specs = parse_input_specs(loaded.declared_specs)
     elif loaded.example_args is not None:
         specs = specs_from_example(loaded.example_args, program=loaded.exported_program)
     elif is_transformers_model(loaded.module):
-        without_cache(loaded.module)
         specs = parse_input_specs(inferred_specs(loaded.module))
     else:
         raise UsageError(
@@ -109,4 +123,29 @@ def prepare(
             hint="give --input 'name:dtype[batch,...]' for each forward argument, or set "
             "onnxproof_inputs on the model class",
         )
+    if is_transformers_model(loaded.module):
+        # given inputs or inferred ones alike: a cache changes the graph's inputs and outputs
+        without_cache(loaded.module)
+        specs = with_config_ranges(loaded.module, specs)
+    if loaded.exported_program is None:
+        binding = bind_inputs(loaded.module, [s.name for s in specs])
+        specs = in_binding_order(specs, binding)
     return loaded, specs
+
+
+def spec_texts(inputs: Sequence[str] | Mapping[str, str]) -> tuple[str, ...]:
+    """``--input`` texts; a mapping gives each spec under its parameter's name
+    (``{"mask": "bool[batch,seq]"}``, or the full ``"mask:bool[batch,seq]"``)."""
+    if isinstance(inputs, str):
+        return (inputs,)
+    if not isinstance(inputs, Mapping):
+        return tuple(inputs)
+    texts = []
+    for name, text in inputs.items():
+        if not isinstance(text, str):
+            raise UsageError(
+                f"input {name!r}: the spec is a {type(text).__name__}, not a string",
+                hint="give specs such as {'mask': 'bool[batch,seq]'}",
+            )
+        texts.append(text if text.strip().startswith(f"{name}:") else f"{name}:{text}")
+    return tuple(texts)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +58,9 @@ def eval_mode_kept(module: Any) -> Iterator[tuple[str, ...]]:
 
 
 def export_step(
-    ctx: RunContext, example_inputs: Sequence[Any] | None, training: tuple[str, ...]
+    ctx: RunContext,
+    example_inputs: Sequence[Any] | Mapping[str, Any] | None,
+    training: tuple[str, ...],
 ) -> bool:
     """Export to the output path; a model that cannot be exported is a failed step, not a raise."""
     from onnxproof.exporting import export_model
@@ -121,11 +123,18 @@ def failed_export(
     )
 
 
-def export_args(specs: tuple[TensorSpec, ...], example_inputs: Sequence[Any] | None) -> tuple:
-    """The example tensors: the caller's when they fit the specs, else generated ones."""
+def export_args(
+    specs: tuple[TensorSpec, ...], example_inputs: Sequence[Any] | Mapping[str, Any] | None
+) -> tuple:
+    """The example tensors in spec order: the caller's when they fit the specs, else generated."""
     from onnxproof.data import synthetic_cases
     from onnxproof.exporting import example_args
 
+    if isinstance(example_inputs, Mapping):
+        names = [s.name for s in specs]
+        example_inputs = (
+            [example_inputs[n] for n in names] if set(names) == set(example_inputs) else None
+        )
     if example_inputs is not None and all(
         tuple(getattr(t, "shape", ())) == s.example_shape
         for t, s in zip(example_inputs, specs, strict=False)

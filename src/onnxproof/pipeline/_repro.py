@@ -42,6 +42,13 @@ def repro_step(ctx: RunContext, sessions: Any) -> None:
                 sizes = ", ".join(f"{k}={v}" for k, v in case.sizes.items()) or "static"
                 label = f"case {case.index} ({sizes}, {case.draw})"
                 cases.append((label, case.feeds, sessions.reference.infer(case.feeds)))
+        if -1 in failing:  # the fully masked row (pipeline._masked), made again from the seed
+            from onnxproof.verification.masked_rows import masked_row_case
+
+            masked = masked_row_case(ctx.specs, ctx.verify_options.seed)
+            if masked is not None:
+                label = f"the case with a fully masked row ({masked.draw})"
+                cases.append((label, masked.feeds, sessions.reference.infer(masked.feeds)))
         if not failing and ctx.dataset is not None and ctx.dataset.failing_batch is not None:
             batch = ctx.dataset.failing_batch
             cases = [

@@ -65,10 +65,17 @@ def result_findings(ctx: RunContext) -> tuple[Finding, ...]:
 def spec_findings(specs: tuple[TensorSpec, ...]) -> tuple[Finding, ...]:
     from onnxproof.linting._base import make_finding
 
-    return tuple(
+    findings = [
         make_finding(
             "default-int-range", f"input {s.name!r} ({s}) has no value range; generated 0..9"
         )
         for s in specs
-        if s.is_integer and s.value_range is None
-    )
+        if s.is_integer and s.value_range is None and s.role is None
+    ]
+    inferred = {"mask": "inferred-padding-mask", "positions": "inferred-position-ids"}
+    findings += [
+        make_finding(inferred[s.role], f"input {s.name!r} ({s}): {s.role} role from its name")
+        for s in specs
+        if s.role_inferred and s.role in inferred
+    ]
+    return tuple(findings)

@@ -415,7 +415,8 @@ def feeds_to_localize(ctx: RunContext) -> tuple[str, dict[str, Any]] | None:
     localize, parity = ctx.verify_options.localize, ctx.parity
     if localize is False or parity is None:
         return None
-    index = next((c.index for c in parity.cases if c.failed_outputs), None)
+    # index -1 is the fully masked row (pipeline._masked), not a generated case
+    index = next((c.index for c in parity.cases if c.failed_outputs and c.index >= 0), None)
     dataset = ctx.dataset
     if index is None and dataset is not None and dataset.failing_batch is not None:
         return "the first data batch that disagreed", dataset.failing_batch

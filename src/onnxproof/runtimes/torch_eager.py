@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from onnxproof.binding import bind_inputs
 from onnxproof.runtimes._base import Availability, Runtime, Session
 
 
@@ -94,6 +95,13 @@ class TorchSession(Session):
         self._module = module
         self._inputs = input_names
         self._outputs = output_names
+        # The inputs reach forward as they did at export: by parameter name where named so.
+        self._binding = bind_inputs(module, input_names)
+
+    def _arguments(
+        self, feeds: dict[str, np.ndarray]
+    ) -> tuple[tuple[torch.Tensor, ...], dict[str, torch.Tensor]]:
+        return self._binding.split({n: to_tensor(feeds[n]) for n in self._inputs})
 
     @property
     def input_names(self) -> tuple[str, ...]:
@@ -109,22 +117,23 @@ class TorchSession(Session):
 
     def module_outputs(self, feeds: dict[str, np.ndarray]) -> list[ModuleCall]:
         """Every module call's outputs for these feeds (see ``module_outputs``)."""
-        return module_outputs(self._module, [to_tensor(feeds[n]) for n in self._inputs])
+        args, kwargs = self._arguments(feeds)
+        return module_outputs(self._module, list(args), kwargs)
 
     def prepared(self, feeds: dict[str, np.ndarray]) -> Callable[[], object]:
         self.infer(feeds)
-        module, args = self._module, [to_tensor(feeds[n]) for n in self._inputs]
+        module, (args, kwargs) = self._module, self._arguments(feeds)
 
         def call() -> object:
             with torch.no_grad():
-                return module(*args)
+                return module(*args, **kwargs)
 
         return call
 
     def _infer(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        args = [to_tensor(feeds[n]) for n in self._inputs]
+        args, kwargs = self._arguments(feeds)
         with torch.no_grad():
-            result = self._module(*args)
+            result = self._module(*args, **kwargs)
         values = list(tensor_outputs(result).values())
         if len(values) != len(self._outputs):
             raise ValueError(
@@ -176,7 +185,11 @@ class ModuleCall:
     outputs: tuple[tuple[str, np.ndarray], ...]
 
 
-def module_outputs(module: torch.nn.Module, args: list[torch.Tensor]) -> list[ModuleCall]:
+def module_outputs(
+    module: torch.nn.Module,
+    args: list[torch.Tensor],
+    kwargs: dict[str, torch.Tensor] | None = None,
+) -> list[ModuleCall]:
     """Every module call (root last) with its outputs that leave it, in completion order.
 
     Completion order is post-order: a child finishes before its parent, so the first module that
@@ -214,7 +227,7 @@ def module_outputs(module: torch.nn.Module, args: list[torch.Tensor]) -> list[Mo
         handles.append(sub.register_forward_hook(after(path)))
     try:
         with torch.no_grad(), tracker:
-            result = module(*args)
+            result = module(*args, **(kwargs or {}))
     finally:
         for handle in handles:
             handle.remove()

@@ -1,0 +1,60 @@
+"""Data for inputs with a role: padding masks (ones, then zeros) and position ids (0, 1, 2, ...).
+
+A padding mask marks, per row, which positions hold tokens: a prefix of ones, then zeros. A mask
+drawn at random (0..9, or all ones) would either mean nothing to the model or never exercise the
+padded positions at all.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from onnxproof.specs import TensorSpec
+
+
+def padding_mask(shape: tuple[int, ...], dtype: np.dtype, rng: np.random.Generator) -> np.ndarray:
+    """Each row along the last dim: ones for a length drawn in [1, len], then zeros.
+
+    No row is all zeros (a fully masked row is its own degenerate case, see ``fully_masked``);
+    a row of length 0 is empty.
+    """
+    if not shape:
+        return np.ones((), dtype=dtype)
+    rows, length = shape[:-1], shape[-1]
+    if length == 0:
+        return np.zeros(shape, dtype=dtype)
+    lengths = rng.integers(1, length, size=rows, endpoint=True)
+    positions = np.arange(length)
+    return np.asarray(positions < np.expand_dims(lengths, -1)).astype(dtype)
+
+
+def position_ids(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """0, 1, 2, ... along the last dim, the same in every row."""
+    if not shape:
+        return np.zeros((), dtype=dtype)
+    return np.broadcast_to(np.arange(shape[-1]), shape).astype(dtype)
+
+
+def role_array(
+    spec: TensorSpec, shape: tuple[int, ...], dtype: np.dtype, rng: np.random.Generator
+) -> np.ndarray:
+    """The array for a spec with a role (``spec.role`` is not None)."""
+    if spec.role == "mask":
+        return padding_mask(shape, dtype, rng)
+    return position_ids(shape, dtype)
+
+
+def fully_masked(
+    feeds: dict[str, np.ndarray], specs: tuple[TensorSpec, ...]
+) -> dict[str, np.ndarray]:
+    """The feeds with the first row of every padding mask all zeros (the other rows kept).
+
+    The row is the first index along the mask's leading dim (the batch).
+    """
+    changed = dict(feeds)
+    for spec in specs:
+        if spec.role == "mask" and spec.name in feeds and feeds[spec.name].ndim >= 2:
+            mask = np.array(feeds[spec.name], copy=True)
+            mask[0] = 0
+            changed[spec.name] = mask
+    return changed

@@ -1,0 +1,92 @@
+"""Roles in specs: padding masks and position ids, parsed, inferred from names, and generated."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from onnxproof.data import synthetic_cases
+from onnxproof.data.roles import fully_masked, padding_mask
+from onnxproof.errors import InputSpecError
+from onnxproof.specs import parse_input_spec, parse_input_specs
+
+
+@pytest.mark.parametrize("dtype", ["int64", "bool", "float32"])
+def test_padding_mask_rows_are_prefixes_of_ones(dtype: str) -> None:
+    rng = np.random.default_rng(0)
+    mask = padding_mask((64, 3, 9), np.dtype(dtype), rng)
+    assert mask.dtype == np.dtype(dtype) and mask.shape == (64, 3, 9)
+    rows = mask.reshape(-1, 9).astype(np.int64)
+    lengths = rows.sum(axis=1)
+    assert lengths.min() >= 1  # never a row of zeros
+    assert lengths.max() == 9 and len(set(lengths.tolist())) > 3  # lengths vary up to seq
+    for row, length in zip(rows, lengths, strict=True):
+        assert row[:length].all() and not row[length:].any()
+
+
+def test_generated_cases_use_the_role() -> None:
+    specs = parse_input_specs(
+        [
+            "ids:int64[batch,seq=8]{0..9}",
+            "attention_mask:int64[batch,seq]",
+            "position_ids:int64[batch,seq]",
+        ]
+    )
+    for case in synthetic_cases(specs):
+        mask, positions = case.feeds["attention_mask"], case.feeds["position_ids"]
+        if mask.shape[-1]:
+            assert mask.sum(axis=-1).min() >= 1
+            assert (np.diff(mask, axis=-1) <= 0).all()  # ones, then zeros
+        assert (positions == np.arange(positions.shape[-1])).all()
+
+
+def test_roles_are_parsed_and_printed() -> None:
+    assert parse_input_spec("m:bool[batch,seq]{padding}").role == "mask"
+    spec = parse_input_spec("m:float32[batch,seq]{mask}")
+    assert spec.role == "mask" and str(spec) == "m:float32[batch,seq]{mask}"
+    assert parse_input_spec(str(spec)) == spec
+    assert parse_input_spec("p:int64[batch,seq]{positions}").role == "positions"
+    with pytest.raises(InputSpecError, match="position ids are integers"):
+        parse_input_spec("p:float32[batch,seq]{positions}")
+    with pytest.raises(InputSpecError, match="needs at least one dim"):
+        parse_input_spec("m:int64[]{mask}")
+
+
+def test_roles_inferred_from_names_only_without_a_range() -> None:
+    specs = parse_input_specs(
+        [
+            "attention_mask:int64[batch,seq]",
+            "src_key_padding_mask:bool[batch,seq]",
+            "padding_mask:float32[batch,seq]",
+            "position_ids:int64[batch,seq]",
+            "ones_mask:int64[batch,seq]",
+        ]
+    )
+    roles = {s.name: (s.role, s.role_inferred) for s in specs}
+    assert roles == {
+        "attention_mask": ("mask", True),
+        "src_key_padding_mask": ("mask", True),
+        "padding_mask": ("mask", True),
+        "position_ids": ("positions", True),
+        "ones_mask": (None, False),
+    }
+    (given,) = parse_input_specs(["attention_mask:int64[batch,seq]{1..1}"])
+    assert given.role is None and given.value_range == (1, 1)  # the user's range is kept
+
+
+def test_dim_size_given_once_holds_for_every_input() -> None:
+    specs = parse_input_specs(["ids:int64[batch,seq=16]", "mask:int64[batch,seq]"])
+    assert [s.example_shape for s in specs] == [(2, 16), (2, 16)]
+    specs = parse_input_specs(["mask:int64[batch=3,seq]", "ids:int64[batch,seq=16]"])
+    assert [s.example_shape for s in specs] == [(3, 16), (3, 16)]
+    with pytest.raises(InputSpecError, match="dim 'seq' has example size 4"):
+        parse_input_specs(["a:float32[seq=4]", "b:float32[seq]", "c:float32[seq=8]"])
+
+
+def test_fully_masked_zeroes_only_the_first_row() -> None:
+    specs = parse_input_specs(["x:float32[batch=3,seq=4]", "attention_mask:int64[batch,seq]"])
+    feeds = next(iter(synthetic_cases(specs))).feeds
+    masked = fully_masked(feeds, specs)
+    assert not masked["attention_mask"][0].any()
+    assert (masked["attention_mask"][1:] == feeds["attention_mask"][1:]).all()
+    assert (masked["x"] == feeds["x"]).all() and feeds["attention_mask"][0].any()
