@@ -52,6 +52,7 @@ class RunContext:
     #: The first divergent module's recorded values, for the repro bundle.
     module_case: Any = None
     repro_bundle: str | None = None
+    generation: Any = None  # results.GenerationReport
 
     @property
     def policy(self) -> TolerancePolicy:
