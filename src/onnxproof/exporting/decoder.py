@@ -141,6 +141,9 @@ def without_cache_reason(model: Any) -> str | None:
     config = getattr(model, "config", None)
     if config is None or cache_argument(model) is None:
         return f"{type(model).__name__}.forward takes no past_key_values: it has no key/value cache"
+    can_generate = getattr(model, "can_generate", None)
+    if callable(can_generate) and not can_generate():
+        return f"{type(model).__name__} does not generate text: it is not a causal language model"
     if getattr(config, "is_encoder_decoder", False):
         return (
             f"{type(model).__name__} is an encoder-decoder: only decoder-only caches are exported"

@@ -93,6 +93,8 @@ def prepare(
         loaded = LoadedModel(module=model, reference=type(model).__name__)
         if weights is not None:
             load_weights(model, Path(weights))
+    if is_transformers_model(loaded.module):
+        without_cache(loaded.module)  # however the specs are given: a cache is not a tensor
     if inputs:
         specs = parse_input_specs(tuple(inputs))
     elif example_inputs is not None:
@@ -102,7 +104,6 @@ def prepare(
     elif loaded.example_args is not None:
         specs = specs_from_example(loaded.example_args, program=loaded.exported_program)
     elif is_transformers_model(loaded.module):
-        without_cache(loaded.module)
         specs = parse_input_specs(inferred_specs(loaded.module))
     else:
         raise UsageError(

@@ -79,8 +79,8 @@ def _verify_generation(ctx: RunContext, module: Any) -> None:
     try:
         step, layout = step_module(module)
     except OnnxproofError as exc:
-        ctx.findings.append(make_finding("cache-unsupported", str(exc)))
-        ctx.record("generation", "not-run", str(exc))
+        ctx.findings.append(make_finding("cache-unsupported", exc.message))
+        ctx.record("generation", "not-run", exc.message)
         return
     vocab = int(getattr(module.config, "vocab_size", 0) or 0)
     try:
@@ -94,8 +94,8 @@ def _verify_generation(ctx: RunContext, module: Any) -> None:
             verbose=ctx.export_options.verbose,
         )
     except OnnxproofError as exc:
-        ctx.findings.append(make_finding("export-failed", str(exc)))
-        ctx.record("generation", "fail", str(exc))
+        ctx.findings.append(make_finding("export-failed", exc.message))
+        ctx.record("generation", "fail", exc.message)
         return
     start = time.perf_counter()
     runtime_name = runtimes_to_verify(ctx.verify_options)[0]
@@ -105,7 +105,7 @@ def _verify_generation(ctx: RunContext, module: Any) -> None:
             "torch", module=step, input_names=layout.input_names, output_names=layout.output_names
         )
     except OnnxproofError as exc:
-        ctx.record("generation", "error", str(exc))
+        ctx.record("generation", "error", exc.message)
         return
     cache = CacheLayout(
         past_names=layout.past_names,
