@@ -60,18 +60,10 @@ def generation_step(ctx: RunContext) -> None:
 
 
 def _verify_generation(ctx: RunContext, module: Any) -> None:
-    from onnxproof import runtimes
+    """Export the step model beside the run's file, then decode and compare."""
     from onnxproof.exporting.decoder import export_step_model, step_module
     from onnxproof.linting._base import make_finding
     from onnxproof.pipeline._export import choose_opset
-    from onnxproof.pipeline._verify import runtimes_to_verify
-    from onnxproof.verification.generation import (
-        CacheLayout,
-        compare_decodings,
-        decode_both,
-        prompt_ids,
-        uncompared_before,
-    )
 
     assert ctx.onnx_path is not None
     path = str(Path(ctx.onnx_path).with_name(f"{Path(ctx.onnx_path).stem}_with_past.onnx"))
@@ -97,6 +89,35 @@ def _verify_generation(ctx: RunContext, module: Any) -> None:
         ctx.findings.append(make_finding("export-failed", exc.message))
         ctx.record("generation", "fail", exc.message)
         return
+    report = _decoded(ctx, step, layout, path, vocab)
+    if report is None:
+        return
+    report = dataclasses.replace(report, export_seconds=round(export_seconds, 3))
+    ctx.generation = report
+    if report.passed:
+        ctx.record("generation", "pass")
+        return
+    message = diverged_message(report)
+    ctx.findings.append(make_finding("generation-diverged", message))
+    ctx.record("generation", "fail", message)
+
+
+def _decoded(
+    ctx: RunContext, step: Any, layout: Any, path: str, vocab: int
+) -> GenerationReport | None:
+    """Both sides decoded and compared; None (with the step recorded) when they could not be."""
+    from onnxproof import runtimes
+    from onnxproof.linting._base import make_finding
+    from onnxproof.pipeline._verify import runtimes_to_verify
+    from onnxproof.verification._explain import explain_load_error
+    from onnxproof.verification.generation import (
+        CacheLayout,
+        compare_decodings,
+        decode_both,
+        prompt_ids,
+        uncompared_before,
+    )
+
     start = time.perf_counter()
     runtime_name = runtimes_to_verify(ctx.verify_options)[0]
     try:
@@ -106,7 +127,7 @@ def _verify_generation(ctx: RunContext, module: Any) -> None:
         )
     except OnnxproofError as exc:
         ctx.record("generation", "error", exc.message)
-        return
+        return None
     cache = CacheLayout(
         past_names=layout.past_names,
         present_names=layout.present_names,
@@ -116,15 +137,23 @@ def _verify_generation(ctx: RunContext, module: Any) -> None:
     )
     prompt = prompt_ids(vocab or 2, ctx.verify_options.seed)
     steps = ctx.data_options.generation_steps
-    with reference_runtime.load(path) as reference, candidate_runtime.load(path) as candidate:
-        eager, onnx_run = decode_both(reference, candidate, prompt, cache, steps)
-        results, first, what = compare_decodings(eager, onnx_run, ctx.policy)
-        localization = None
-        if first is not None and ctx.verify_options.localize is not False:
-            localization = _localize(ctx, reference, candidate_runtime, path, eager.feeds[first])
-            localization = dataclasses.replace(localization, case=f"generation step {first}")
+    try:
+        with reference_runtime.load(path) as reference, candidate_runtime.load(path) as candidate:
+            eager, onnx_run = decode_both(reference, candidate, prompt, cache, steps)
+            results, first, what = compare_decodings(eager, onnx_run, ctx.policy)
+            localization = None
+            if first is not None and ctx.verify_options.localize is not False:
+                feeds = eager.feeds[first]
+                localization = _localize(ctx, reference, candidate_runtime, path, feeds, first)
+    except OnnxproofError:
+        raise
+    except Exception as exc:  # the step model does not run: a failure of the file, not a crash
+        message = f"the step model {path} did not run: {explain_load_error(str(exc))}"
+        ctx.findings.append(make_finding("runtime-failure", message))
+        ctx.record("generation", "fail", message)
+        return None
     atol, rtol = ctx.policy.for_output("logits", layout.dtype)
-    report = GenerationReport(
+    return GenerationReport(
         task=WITH_PAST,
         onnx_path=path,
         runtime=runtime_name,
@@ -141,16 +170,8 @@ def _verify_generation(ctx: RunContext, module: Any) -> None:
         localization=localization,
         uncompared_before=uncompared_before(localization) if localization else (),
         cache=f"{layout.layers} layers x {layout.heads} heads x {layout.head_dim}, {layout.dtype}",
-        export_seconds=round(export_seconds, 3),
         seconds=round(time.perf_counter() - start, 3),
     )
-    ctx.generation = report
-    if report.passed:
-        ctx.record("generation", "pass")
-        return
-    message = diverged_message(report)
-    ctx.findings.append(make_finding("generation-diverged", message))
-    ctx.record("generation", "fail", message)
 
 
 def diverged_message(report: GenerationReport) -> str:
@@ -171,22 +192,26 @@ def diverged_message(report: GenerationReport) -> str:
 
 
 def _localize(
-    ctx: RunContext, reference: Any, runtime: Any, path: str, feeds: dict[str, Any]
-) -> Localization:
+    ctx: RunContext, reference: Any, runtime: Any, path: str, feeds: dict[str, Any], index: int
+) -> Localization | None:
     """The first divergent module on one step's eager inputs, named as in the user's model."""
     import onnx
 
     from onnxproof.pipeline._verify import _run_once
     from onnxproof.verification.localize import localize
 
-    calls = reference.module_outputs(feeds)
-    found = localize(
-        onnx.load(path),
-        calls,
-        lambda instrumented: _run_once(runtime, instrumented, feeds),
-        policy=ctx.policy,
-        case="generation",
-    )
+    try:
+        calls = reference.module_outputs(feeds)
+        found = localize(
+            onnx.load(path),
+            calls,
+            lambda instrumented: _run_once(runtime, instrumented, feeds),
+            policy=ctx.policy,
+            case=f"generation step {index}",
+        )
+    except Exception as exc:  # a diagnosis, not the verdict: the divergence is reported anyway
+        log.info("localization of generation step %d left out: %s", index, exc)
+        return None
     trail = tuple(
         dataclasses.replace(m, module=_unwrapped(m.module) or m.module) for m in found.trail
     )
