@@ -54,6 +54,8 @@ class DataOptions:
     max_samples: int | None = None
     task: str | None = None
     image_spec: str | None = None
+    #: Tokens to decode greedily with ``task="text-generation-with-past"``.
+    generation_steps: int = 8
     #: ``progress(samples_done_now, total)`` after each batch; total is None when unknown.
     progress: Callable[..., None] | None = None
 
@@ -80,6 +82,7 @@ class RunKeywords(TypedDict, total=False):
     max_samples: int | None
     task: str | None
     image_spec: str | None
+    generation_steps: int
     progress: Callable[..., None] | None
 
 

@@ -64,7 +64,9 @@ def test_engine_agrees_with_onnxruntime(name: str, model: str, files: dict) -> N
                 np.testing.assert_allclose(got[out], expected[out], atol=1e-5, rtol=1e-5)
 
 
-@pytest.mark.parametrize("name", [n for n in runtimes.REGISTRY if n not in runtimes.MODULE_RUNTIMES])
+@pytest.mark.parametrize(
+    "name", [n for n in runtimes.REGISTRY if n not in runtimes.MODULE_RUNTIMES]
+)
 def test_every_runtime_refuses_a_float64_feed(name: str, files: dict) -> None:  # type: ignore[type-arg]
     # OpenVINO would cast it to float32 silently; the onnx reference would compute in float64.
     runtime = _runtime(name)

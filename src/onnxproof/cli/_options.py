@@ -205,8 +205,20 @@ def data_options(func: F) -> F:
             ),
             click.option(
                 "--task",
-                type=click.Choice(["classification"]),
-                help="Also report top-1/top-5 agreement.",
+                type=click.Choice(
+                    ["classification", "text-generation", "text-generation-with-past"]
+                ),
+                help="classification: also report top-1/top-5 agreement. "
+                "text-generation-with-past: also export the step model with its key/value cache "
+                "and compare greedy decoding.",
+            ),
+            click.option(
+                "--steps",
+                "generation_steps",
+                type=click.IntRange(min=1),
+                default=8,
+                show_default=True,
+                help="Tokens to decode with --task text-generation-with-past.",
             ),
             click.option(
                 "--image-spec",

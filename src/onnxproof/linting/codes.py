@@ -276,6 +276,37 @@ CODES: dict[str, FindingCode] = {
                 "this warning, not a parity failure, while a difference on any other row fails."
             ),
         ),
+        FindingCode(
+            code="cache-not-verified",
+            severity=_I,
+            summary="a model that generates with a key/value cache was exported and verified without it",
+            fix="run with --task text-generation-with-past to export the step model with past_key_values and verify greedy decoding",
+            details=(
+                "The file computes the whole sequence in one call: every token is recomputed at each "
+                "step. Deployed decoders feed the cache of the previous step back as past_key_values; "
+                "that graph (its cache inputs, outputs and attention over the past) was not exported "
+                "or compared here."
+            ),
+        ),
+        FindingCode(
+            code="cache-unsupported",
+            severity=_W,
+            summary="text-generation-with-past was asked but the model has no key/value cache to export",
+            fix="verify it without a cache (--task text-generation), or load the model as a decoder-only causal LM",
+            details="The message says why: no past_key_values in its forward, an encoder-decoder, or a cache that did not run.",
+        ),
+        FindingCode(
+            code="generation-diverged",
+            severity=_E,
+            summary="greedy decoding with the key/value cache in the runtime parts from eager PyTorch",
+            fix="read the first divergent step and module; the step's inputs are those of eager PyTorch at that step",
+            details=(
+                "Both sides decode the same prompt token by token, each feeding its own present back as "
+                "past. The first step whose logits exceed the tolerance, or whose argmax token differs, "
+                "is named with its largest difference, and the first PyTorch module whose output "
+                "diverges on that step's inputs."
+            ),
+        ),
     )
 }
 

@@ -137,6 +137,7 @@ def run(
     from onnxproof.options import split_keywords
     from onnxproof.pipeline._context import RunContext, prepare
     from onnxproof.pipeline._export import eval_mode_kept, export_step
+    from onnxproof.pipeline._generation import generation_step
     from onnxproof.pipeline._verdict import finish
     from onnxproof.pipeline._verify import open_data_step
 
@@ -148,6 +149,7 @@ def run(
     with eval_mode_kept(loaded.module) as training:
         if export_step(ctx, example_inputs, training) and ctx.onnx_path is not None:
             verify_file(ctx, ctx.onnx_path)
+        generation_step(ctx)
     return finish(ctx)
 
 

@@ -52,6 +52,7 @@ class RunContext:
     #: The first divergent module's recorded values, for the repro bundle.
     module_case: Any = None
     repro_bundle: str | None = None
+    generation: Any = None  # results.GenerationReport
 
     @property
     def policy(self) -> TolerancePolicy:
@@ -103,6 +104,8 @@ def prepare(
         loaded = LoadedModel(module=model, reference=type(model).__name__)
         if weights is not None:
             load_weights(model, Path(weights))
+    if is_transformers_model(loaded.module):
+        without_cache(loaded.module)  # however the specs are given: a cache is not a tensor
     if inputs:
         specs = parse_input_specs(spec_texts(inputs))
     elif isinstance(example_inputs, Mapping):

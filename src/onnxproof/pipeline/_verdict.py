@@ -34,6 +34,7 @@ def finish(ctx: RunContext) -> RunReport:
         data=ctx.dataset.report if ctx.dataset is not None else None,
         localization=ctx.localization,
         repro_bundle=ctx.repro_bundle,
+        generation=ctx.generation,
         findings=tuple(findings),
         environment=environment.collect(),
         timings=dict(ctx.timings),

@@ -275,13 +275,13 @@ def determinism_step(ctx: RunContext, sessions: Sessions) -> None:
 def open_data_step(ctx: RunContext) -> None:
     """Open the representative data before any expensive work, so bad data fails fast."""
     from onnxproof.data.files import ImageSpec, iter_batches, open_data, probe
+    from onnxproof.pipeline._generation import GENERATION_TASKS
     from onnxproof.verification.dataset import TASK_TOPK
 
     options = ctx.data_options
-    if options.task is not None and options.task not in TASK_TOPK:
-        raise UsageError(
-            f"unknown task {options.task!r}", hint=f"use one of {', '.join(TASK_TOPK)}"
-        )
+    tasks = (*TASK_TOPK, *GENERATION_TASKS)
+    if options.task is not None and options.task not in tasks:
+        raise UsageError(f"unknown task {options.task!r}", hint=f"use one of {', '.join(tasks)}")
     if options.data is None:
         return
     if isinstance(options.data, str | Path):

@@ -234,6 +234,7 @@ def render_exported(report: RunReport) -> list[str]:
 
 
 def render_run(report: RunReport) -> list[str]:
+    from onnxproof.report.generation import render_generation
     from onnxproof.report.sections import render_data, render_localization
 
     parts = [paint(f"onnxproof · {report.model}", "bold"), *render_exported(report)]
@@ -247,6 +248,8 @@ def render_run(report: RunReport) -> list[str]:
         parts += render_data(report.data)
     if report.localization is not None:
         parts += render_localization(report.localization)
+    if report.generation is not None:
+        parts += render_generation(report.generation)
     for step in report.steps:
         if step.state == "error":
             parts.append(line(None, step.name, f"could not judge: {step.detail}"))

@@ -20,6 +20,7 @@ from onnxproof.results._check import CheckReport, Finding, ModelInfo, TensorInfo
 
 if TYPE_CHECKING:
     from onnxproof.results._bench import BenchReport, LatencyRow
+    from onnxproof.results._generation import GenerationReport, GenerationStep
     from onnxproof.results._run import (
         CaseResult,
         DatasetReport,
@@ -60,6 +61,7 @@ _RUN_RECORDS = {
 
 _BENCH_RECORDS = {"BenchReport", "LatencyRow"}
 _SWEEP_RECORDS = {"ModelSweepResult", "SweepReport", "SweepVerdict"}
+_GENERATION_RECORDS = {"GenerationReport", "GenerationStep"}
 
 
 def __getattr__(name: str) -> Any:
@@ -69,6 +71,8 @@ def __getattr__(name: str) -> Any:
         return getattr(importlib.import_module("onnxproof.results._bench"), name)
     if name in _SWEEP_RECORDS:
         return getattr(importlib.import_module("onnxproof.results._sweep"), name)
+    if name in _GENERATION_RECORDS:
+        return getattr(importlib.import_module("onnxproof.results._generation"), name)
     raise AttributeError(f"module 'onnxproof.results' has no attribute {name!r}")
 
 
@@ -85,6 +89,8 @@ __all__ = [
     "ExportResult",
     "ExportWarning",
     "Finding",
+    "GenerationReport",
+    "GenerationStep",
     "Localization",
     "ModelInfo",
     "ModelSweepResult",

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from onnxproof.results._base import SCHEMA_VERSION, Status, StepState, _Record
 from onnxproof.results._check import CheckReport, Finding, ModelInfo, TensorInfo
+
+if TYPE_CHECKING:
+    from onnxproof.results._generation import GenerationReport
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -277,6 +280,8 @@ class RunReport(_Record):
     localization: Localization | None = None
     #: Folder of the repro bundle written for this run (failing inputs, outputs, a script).
     repro_bundle: str | None = None
+    #: Greedy decoding with the key/value cache (``task="text-generation-with-past"``).
+    generation: GenerationReport | None = None
     findings: tuple[Finding, ...] = ()
     environment: Environment | None = None
     timings: dict[str, float] = field(default_factory=dict)
