@@ -72,7 +72,9 @@ def compare_batch(
     except Exception as exc:
         sizes = {s.name: list(batch[s.name].shape) for s in specs}
         last = first_index + size - 1
-        error = f"samples {first_index}..{last} {sizes}: {explain_runtime_error(str(exc), specs, {})}"
+        error = (
+            f"samples {first_index}..{last} {sizes}: {explain_runtime_error(str(exc), specs, {})}"
+        )
         return BatchResult(batch_id=batch_id, first_index=first_index, samples=size, error=error)
     topk = TASK_TOPK.get(task or "", ())
     stats = {}
