@@ -56,6 +56,11 @@ class DataOptions:
     image_spec: str | None = None
     #: ``progress(samples_done_now, total)`` after each batch; total is None when unknown.
     progress: Callable[..., None] | None = None
+    #: Where batches are compared: "local" (this process) or "ray" (``engines.ray``).
+    engine: str = "local"
+    #: Ray actors (default: the cluster's CPUs) and the cluster to join (default: a local Ray).
+    workers: int | None = None
+    ray_address: str | None = None
 
 
 class RunKeywords(TypedDict, total=False):
@@ -81,6 +86,9 @@ class RunKeywords(TypedDict, total=False):
     task: str | None
     image_spec: str | None
     progress: Callable[..., None] | None
+    engine: str
+    workers: int | None
+    ray_address: str | None
 
 
 _RECORDS = (ExportOptions, VerifyOptions, DataOptions)

@@ -67,9 +67,10 @@ def run_local(model: Exported, data: Path, batch_size: int = BATCH) -> DatasetOu
     reference = runtimes.get(
         "torch", module=model.module, input_names=("x",), output_names=("output",), threads=1
     )
-    with reference.load(str(model.onnx_path)) as ref, runtimes.get("ort-cpu").load(
-        str(model.onnx_path)
-    ) as candidate:
+    with (
+        reference.load(str(model.onnx_path)) as ref,
+        runtimes.get("ort-cpu").load(str(model.onnx_path)) as candidate,
+    ):
         source, batches = open_data(data, SPECS, batch_size=batch_size)
         return verify_dataset(
             ref,

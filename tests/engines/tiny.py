@@ -5,12 +5,15 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+
 class TinyMLP(nn.Module):
     onnxproof_inputs = ("x:float32[batch,10]",)
 
     def __init__(self) -> None:
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(10, 16), nn.ReLU(), nn.Linear(16, 4))
+        with torch.random.fork_rng():  # the same weights in every process that builds it
+            torch.manual_seed(0)
+            self.net = nn.Sequential(nn.Linear(10, 16), nn.ReLU(), nn.Linear(16, 4))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)

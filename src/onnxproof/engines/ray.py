@@ -105,24 +105,26 @@ def verify_dataset_ray(
     worst: int = 5,
     batch_size: int = 32,
     max_samples: int | None = None,
-    workers: int = 2,
+    workers: int | None = None,
     address: str | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> DatasetOutcome:
     """Compare ``data`` (a .npy/.npz/.parquet file or a folder of them) on ``workers`` Ray actors.
 
     ``address`` goes to ``ray.init`` (a running cluster: ``auto`` or ``ray://host:10001``);
-    without it a local Ray starts with ``workers`` CPUs, and stops after. When Ray is already
-    initialized in this process it is used as it is.
+    without it a local Ray starts with ``workers`` CPUs (default: this machine's), and stops
+    after. When Ray is already initialized in this process it is used as it is. ``workers``
+    actors of one CPU each compare batches (default: the cluster's CPUs).
     """
-    if workers < 1:
+    if workers is not None and workers < 1:
         raise UsageError(f"--workers {workers} is below 1", hint="give --workers 1 or more")
     ray = import_ray()
     plan = plan_shards(data, specs, batch_size=batch_size, max_samples=max_samples)
-    groups = group_batches(plan, workers * TASKS_PER_WORKER)
     start = time.perf_counter()
-    started_here = _init(ray, address, workers)
+    started_here = _init(ray, address, workers or os.cpu_count() or 1)
     try:
+        workers = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
+        groups = group_batches(plan, workers * TASKS_PER_WORKER)
         onnx_bytes = Path(onnx_path).read_bytes() if address is not None else None
         shared = [
             ray.put(model.state),
@@ -159,6 +161,33 @@ def verify_dataset_ray(
         samples_expected=plan.samples,
     )
     return DatasetOutcome(report=report, failing_batch=failing)
+
+
+def recipe_for(loaded: Any) -> ModelRecipe:
+    """How workers rebuild a ``loading.LoadedModel``: by its reference when that is loadable
+    (a module passed as an object has only its class name), always with its current weights."""
+    reference = loaded.reference
+    loadable = isinstance(reference, str) and (
+        ":" in reference or reference.endswith((".pt2", ".pt", ".pth", ".ts", ".torchscript"))
+    )
+    return ModelRecipe(
+        reference=reference if loadable else None,
+        state=loaded.module.state_dict(),
+        module=None if loadable else loaded.module,
+    )
+
+
+def prepare(
+    data: Any, specs: tuple[TensorSpec, ...], *, batch_size: int, max_samples: int | None
+) -> ShardPlan:
+    """Fail fast, before any export: Ray is installed and the data can be sharded."""
+    import_ray()
+    if not isinstance(data, str | Path):
+        raise UsageError(
+            f"--engine ray reads data files, not a {type(data).__name__}",
+            hint="save the data as .npz/.npy/.parquet shards in a folder, or use the local engine",
+        )
+    return plan_shards(data, specs, batch_size=batch_size, max_samples=max_samples)
 
 
 def _init(ray: Any, address: str | None, workers: int) -> bool:
