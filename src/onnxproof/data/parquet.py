@@ -56,6 +56,15 @@ def parquet_rows(path: Path, names: tuple[str, ...]) -> int:
     return int(pf.metadata.num_rows)
 
 
+def parquet_sample_shape(path: Path, names: tuple[str, ...]) -> tuple[tuple[int, ...], ...]:
+    """Each input's sample shape, from the file's first row (the footer does not hold it)."""
+    pf = _open(path)
+    if not pf.metadata.num_rows:
+        return tuple(() for _ in names)
+    first = next(pf.iter_batches(batch_size=1, columns=list(names)))
+    return tuple(column_array(first.column(n), f"{path} column {n!r}").shape[1:] for n in names)
+
+
 def parquet_chunks(
     path: Path, names: tuple[str, ...], start: int = 0, stop: int | None = None
 ) -> Iterator[dict[str, np.ndarray]]:

@@ -2,7 +2,7 @@
 
 A distributed engine cannot stream one iterator: it needs to know, before anything runs, which
 samples make each batch, so that workers read their own batches and every sample has its
-global index. ``plan_shards`` reads only headers (.npy, .npz) and footers (.parquet) and cuts
+global index. ``plan_shards`` reads only headers (.npy, .npz), footers and first rows (.parquet) and cuts
 the dataset into the *same* batches ``files.open_data`` streams (same size, same boundaries, a
 batch ended early where a dynamic dim changes between files), so the engines compare identical
 batches. ``read_planned`` reads a run of consecutive planned batches, each file opened once.
@@ -29,7 +29,7 @@ from onnxproof.data.files import (
     _parquet_chunks,
     folder_files,
 )
-from onnxproof.data.parquet import parquet_rows
+from onnxproof.data.parquet import parquet_rows, parquet_sample_shape
 from onnxproof.errors import DataError
 from onnxproof.specs import TensorSpec
 
@@ -43,8 +43,8 @@ class Shard:
 
     path: str
     samples: int
-    #: Per input, the shape of one sample; None where the header does not say (Parquet lists).
-    shape: tuple[tuple[int, ...], ...] | None
+    #: Per input, the shape of one sample (a Parquet file's: that of its first row).
+    shape: tuple[tuple[int, ...], ...]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -163,7 +163,7 @@ def read_planned(
         pending, have = rest, have - batch.size
         try:
             arrays = {s.name: np.concatenate([c[s.name] for c in taken]) for s in specs}
-        except ValueError as exc:  # Parquet shapes are not in the footer: they show here
+        except ValueError as exc:  # a Parquet file whose later row groups change shape
             raise DataError(
                 f"batch {batch.batch_id} holds samples of different shapes: {exc}",
                 hint="write one Parquet file per sample shape, or use the local engine",
@@ -190,7 +190,9 @@ def _shard(path: Path, specs: tuple[TensorSpec, ...]) -> Shard:
     if suffix == ".npy":
         chunk = _npy_chunk(path, specs, where)
         return Shard(path=where, samples=_rows(chunk), shape=(chunk[specs[0].name].shape[1:],))
-    return Shard(path=where, samples=parquet_rows(path, tuple(s.name for s in specs)), shape=None)
+    names = tuple(s.name for s in specs)
+    rows = parquet_rows(path, names)
+    return Shard(path=where, samples=rows, shape=parquet_sample_shape(path, names))
 
 
 def _shard_rows(
