@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from onnxproof.engines.ray import ModelRecipe, verify_dataset_ray
@@ -59,11 +60,16 @@ def figures(report: DatasetReport) -> list[dict[str, Any]]:
     return [o.to_dict() for o in report.outputs]
 
 
+@pytest.fixture(scope="module")
+def local_tiny(shards: Path, exported: dict[str, Exported]) -> DatasetReport:
+    return run_local(exported["TinyMLP"], shards).report
+
+
 def test_ray_matches_local_figure_for_figure(
-    ray_cluster: Any, shards: Path, exported: dict[str, Exported]
+    ray_cluster: Any, shards: Path, exported: dict[str, Exported], local_tiny: DatasetReport
 ) -> None:
     model = exported["TinyMLP"]
-    local = run_local(model, shards).report
+    local = local_tiny
     remote = run_ray(model, shards).report
     assert local.passed and remote.passed
     assert local.samples == remote.samples == remote.samples_expected == TOTAL
@@ -75,7 +81,11 @@ def test_ray_matches_local_figure_for_figure(
 
 
 def test_worker_killed_mid_run_loses_and_repeats_nothing(
-    ray_cluster: Any, shards: Path, exported: dict[str, Exported], tmp_path: Path
+    ray_cluster: Any,
+    shards: Path,
+    exported: dict[str, Exported],
+    local_tiny: DatasetReport,
+    tmp_path: Path,
 ) -> None:
     model = exported["TinyMLP"]
     marker = tmp_path / "crashed"
@@ -85,7 +95,7 @@ def test_worker_killed_mid_run_loses_and_repeats_nothing(
     assert marker.exists()  # a worker did die mid-task
     assert remote.passed and remote.errors == ()
     assert remote.samples == remote.samples_expected == TOTAL
-    assert figures(remote) == figures(run_local(model, shards).report)
+    assert figures(remote) == figures(local_tiny)
 
 
 def test_divergence_in_two_shards_found_by_both_engines(
@@ -104,6 +114,23 @@ def test_divergence_in_two_shards_found_by_both_engines(
         assert outcome.failing_batch is not None
         assert outcome.failing_batch["x"][:, 0].max() > 4
     assert figures(remote.report) == figures(local.report)
+
+
+def test_cli_verify_on_ray_reports_engine_workers_and_counts(
+    cli: Any, ray_cluster: Any, exported: dict[str, Exported], tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    rng = np.random.default_rng(1)
+    for i in range(3):
+        np.savez(data / f"{i}.npz", x=rng.standard_normal((70, 10)).astype(np.float32))
+    model = exported["TinyMLP"]
+    args = ["verify", model.reference, str(model.onnx_path), "--data", str(data)]
+    result = cli(*args, "--engine", "ray", "--workers", "2", "--json", str(tmp_path / "r.json"))
+    assert result.exit_code == 0, result.stdout + result.stderr
+    report = result.report["data"]
+    assert report["engine"] == "ray" and report["workers"] == 2
+    assert report["samples"] == report["samples_expected"] == 210 and report["passed"]
 
 
 def test_without_ray_the_message_says_how_to_install(
