@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from onnxproof.engines.ray import ModelRecipe, verify_dataset_ray
-from onnxproof.errors import UsageError
+from onnxproof.errors import ModelLoadError, UsageError
 from onnxproof.results import DatasetReport
 from onnxproof.verification.dataset import DatasetOutcome
 from onnxproof.verification.tolerance import TolerancePolicy
@@ -131,6 +131,13 @@ def test_cli_verify_on_ray_reports_engine_workers_and_counts(
     report = result.report["data"]
     assert report["engine"] == "ray" and report["workers"] == 2
     assert report["samples"] == report["samples_expected"] == 210 and report["passed"]
+
+
+def test_model_that_does_not_load_on_the_workers_is_a_user_error(
+    ray_cluster: Any, shards: Path, exported: dict[str, Exported], tmp_path: Path
+) -> None:
+    with pytest.raises(ModelLoadError, match=r"on a Ray worker: model file .*gone\.py"):
+        run_ray(exported["TinyMLP"], shards, reference=f"{tmp_path / 'gone.py'}:TinyMLP")
 
 
 def test_without_ray_the_message_says_how_to_install(

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import re
 import tempfile
 import time
 from collections.abc import Callable
@@ -27,8 +28,9 @@ from typing import Any
 
 import numpy as np
 
+from onnxproof import errors
 from onnxproof.data.shards import ShardPlan, group_batches, plan_shards, read_planned
-from onnxproof.errors import OnnxproofError, UsageError
+from onnxproof.errors import OnnxproofError, RuntimeUnavailable, UsageError
 from onnxproof.specs import TensorSpec
 from onnxproof.verification.dataset import (
     BatchResult,
@@ -215,6 +217,8 @@ def _init(ray: Any, address: str | None, workers: int) -> bool:
 
 
 def _run(ray: Any, job: _Job, workers: int, progress: Callable[[int], None] | None) -> DatasetTally:
+    # Ray Data reports each execution at INFO on stderr; the report says what matters.
+    logging.getLogger("ray.data").setLevel(logging.WARNING)
     context = ray.data.DataContext.get_current()
     for name, value in (("enable_progress_bars", False), ("print_on_execution_start", False)):
         if hasattr(context, name):
@@ -239,20 +243,31 @@ def _run(ray: Any, job: _Job, workers: int, progress: Callable[[int], None] | No
         cause = _user_error(exc)
         if cause is not None:
             raise cause from None
-        raise
+        # Ray retries lost workers on its own; what reaches here it could not recover from.
+        lines = str(exc).strip().splitlines()
+        raise RuntimeUnavailable(
+            f"the Ray run failed: {type(exc).__name__}: {lines[0] if lines else ''}",
+            hint="see the Ray logs (/tmp/ray/session_latest/logs), or use --engine local",
+        ) from exc
     if tally.duplicates:
         log.info("%d batches came back twice (retried tasks); each counted once", tally.duplicates)
     return tally
 
 
 def _user_error(exc: BaseException) -> OnnxproofError | None:
-    """The OnnxproofError a worker raised (bad data, a model that does not load), if any."""
+    """The OnnxproofError a worker raised (bad data, a model that does not load there), if any:
+    a task's error arrives as its cause, an actor's constructor's only as the text it ends with."""
     seen: BaseException | None = exc
     for _ in range(10):
         if seen is None:
-            return None
+            break
         if isinstance(seen, OnnxproofError):
             return seen
+        lines = [line for line in str(seen).splitlines() if line.strip()]
+        match = re.match(r"onnxproof\.errors\.(\w+): (.*)", lines[-1] if lines else "")
+        cls = getattr(errors, match[1], None) if match else None
+        if match and isinstance(cls, type) and issubclass(cls, OnnxproofError):
+            return cls(f"on a Ray worker: {match[2]}")
         seen = getattr(seen, "cause", None) or seen.__cause__
     return None
 
