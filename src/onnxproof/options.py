@@ -58,6 +58,11 @@ class DataOptions:
     generation_steps: int = 8
     #: ``progress(samples_done_now, total)`` after each batch; total is None when unknown.
     progress: Callable[..., None] | None = None
+    #: Where batches are compared: "local" (this process) or "ray" (``engines.ray``).
+    engine: str = "local"
+    #: Ray actors (default: the cluster's CPUs) and the cluster to join (default: a local Ray).
+    workers: int | None = None
+    ray_address: str | None = None
 
 
 class RunKeywords(TypedDict, total=False):
@@ -84,6 +89,9 @@ class RunKeywords(TypedDict, total=False):
     image_spec: str | None
     generation_steps: int
     progress: Callable[..., None] | None
+    engine: str
+    workers: int | None
+    ray_address: str | None
 
 
 _RECORDS = (ExportOptions, VerifyOptions, DataOptions)

@@ -225,6 +225,23 @@ def data_options(func: F) -> F:
                 metavar="SPEC",
                 help="Image preprocessing: size=224x224,layout=NCHW,mean=a/b/c,std=a/b/c.",
             ),
+            click.option(
+                "--engine",
+                type=click.Choice(["local", "ray"]),
+                default="local",
+                show_default=True,
+                help="Compare the data here, or on a Ray cluster (pip install 'onnxproof[ray]').",
+            ),
+            click.option(
+                "--workers",
+                type=click.IntRange(min=1),
+                help="Ray workers (default: the cluster's CPUs).",
+            ),
+            click.option(
+                "--ray-address",
+                metavar="ADDR",
+                help="Ray cluster to join (auto, ray://head:10001); default: start a local Ray.",
+            ),
         ],
     )
 

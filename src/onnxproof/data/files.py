@@ -35,13 +35,17 @@ import numpy as np
 from onnxproof._paths import file_problem
 from onnxproof.data._validate import Chunk, check_shape
 from onnxproof.data.images import IMAGE_SUFFIXES, ImageSpec, image_loader
+from onnxproof.data.parquet import parquet_chunks, parquet_rows
 from onnxproof.errors import DataError
 from onnxproof.specs import MAX_ELEMENTS, TensorSpec
 
 log = logging.getLogger(__name__)
 
-ARRAY_SUFFIXES = (".npy", ".npz")
-SUPPORTED = f".npz, .npy, .pt/.pth, a folder of .npy/.npz files or of images {IMAGE_SUFFIXES}"
+ARRAY_SUFFIXES = (".npy", ".npz", ".parquet")
+SUPPORTED = (
+    f".npz, .npy, .parquet, .pt/.pth, a folder of .npy/.npz/.parquet files or of images "
+    f"{IMAGE_SUFFIXES}"
+)
 
 #: What zipfile and its decompressors raise on a damaged archive: a bad or truncated deflate,
 #: bzip2 or lzma stream (zlib.error, OSError, EOFError, LZMAError), a CRC mismatch (BadZipFile),
@@ -99,6 +103,9 @@ def open_data(
             total = _samples(chunks[0])
         elif suffix in (".pt", ".pth"):
             total, chunks = _open_pt(path, specs)
+        elif suffix == ".parquet":
+            total = parquet_rows(path, tuple(s.name for s in specs))
+            chunks = _parquet_chunks(path, specs)
         else:
             raise DataError(
                 f"data file {str(path)!r} has an unsupported format {suffix or '(none)'!r}",
@@ -527,6 +534,15 @@ def _npy_chunk(path: Path, specs: tuple[TensorSpec, ...], where: str) -> Chunk:
     return chunk
 
 
+def _parquet_chunks(
+    path: Path, specs: tuple[TensorSpec, ...], start: int = 0, stop: int | None = None
+) -> Iterator[Chunk]:
+    """Rows of a Parquet file, each row group checked against the specs like any array."""
+    names = tuple(s.name for s in specs)
+    for arrays in parquet_chunks(path, names, start, stop):
+        yield _named_chunk(arrays, specs, str(path))
+
+
 def _open_pt(path: Path, specs: tuple[TensorSpec, ...]) -> tuple[int | None, Iterable[Chunk]]:
     try:
         import torch  # noqa: TID251 -- lazy on purpose: only .pt data needs torch here
@@ -563,13 +579,18 @@ def _open_pt(path: Path, specs: tuple[TensorSpec, ...]) -> tuple[int | None, Ite
     )
 
 
-def _open_dir(
-    path: Path, specs: tuple[TensorSpec, ...], rows: int, image_spec: ImageSpec | None
-) -> tuple[DataSource, Iterable[Chunk]]:
-    files = sorted(
+def folder_files(path: Path) -> list[Path]:
+    """A data folder's files in the order they are read: by relative path, hidden ones skipped."""
+    return sorted(
         (p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")),
         key=lambda p: p.relative_to(path).as_posix(),
     )
+
+
+def _open_dir(
+    path: Path, specs: tuple[TensorSpec, ...], rows: int, image_spec: ImageSpec | None
+) -> tuple[DataSource, Iterable[Chunk]]:
+    files = folder_files(path)
     arrays = [p for p in files if p.suffix.lower() in ARRAY_SUFFIXES]
     images = [p for p in files if p.suffix.lower() in IMAGE_SUFFIXES]
     if arrays and images:
@@ -598,6 +619,8 @@ def _open_dir(
             where = str(file)
             if file.suffix.lower() == ".npy":
                 yield _npy_chunk(file, specs, where)
+            elif file.suffix.lower() == ".parquet":
+                yield from _parquet_chunks(file, specs)
             else:
                 yield from _npz_chunks(file, _npz_plan(file, specs, where)[1], rows)
 

@@ -132,7 +132,9 @@ def run(
     ``targets``, ``localize`` (None: when an output fails; True: always; False: never),
     ``save_inputs``; ``data`` (a path — .npz, .npy, .pt, a folder of arrays or images — or any
     iterable of dicts or tuples of arrays/tensors, a DataLoader too), ``batch_size``,
-    ``max_samples``, ``task``, ``image_spec``, ``progress(samples, total)``.
+    ``max_samples``, ``task``, ``image_spec``, ``progress(samples, total)``; ``engine``
+    ("local", or "ray" to compare the data on a Ray cluster: ``engines.ray``), ``workers``,
+    ``ray_address``.
     """
     from onnxproof.options import split_keywords
     from onnxproof.pipeline._context import RunContext, prepare

@@ -282,9 +282,18 @@ def open_data_step(ctx: RunContext) -> None:
     tasks = (*TASK_TOPK, *GENERATION_TASKS)
     if options.task is not None and options.task not in tasks:
         raise UsageError(f"unknown task {options.task!r}", hint=f"use one of {', '.join(tasks)}")
+    if options.engine not in ("local", "ray"):
+        raise UsageError(f"unknown engine {options.engine!r}", hint="use local or ray")
     if options.data is None:
         return
-    if isinstance(options.data, str | Path):
+    if options.engine == "ray":
+        from onnxproof.engines.ray import prepare
+
+        plan = prepare(
+            options.data, ctx.specs, batch_size=options.batch_size, max_samples=options.max_samples
+        )
+        ctx.data_batches = (plan.description, plan.samples, None)
+    elif isinstance(options.data, str | Path):
         image_spec = ImageSpec.parse(options.image_spec) if options.image_spec else None
         # The first batch read now: empty or damaged data is exit 2 before any export.
         probe(
@@ -328,23 +337,49 @@ def data_step(ctx: RunContext, sessions: Sessions) -> None:
             report_progress(samples, total)
 
     with ctx.timed("data", "verifying the data"):
-        ctx.dataset = verify_dataset(
-            sessions.reference,
-            primary.session,
-            batches,
-            source=source,
-            specs=ctx.specs,
-            policy=ctx.policy,
-            runtime=primary.name,
-            task=ctx.data_options.task,
-            progress=progress,
-        )
+        if batches is None:  # the Ray engine: workers read the data themselves
+            ctx.dataset = _ray_dataset(ctx, primary.name, progress)
+        else:
+            ctx.dataset = verify_dataset(
+                sessions.reference,
+                primary.session,
+                batches,
+                source=source,
+                specs=ctx.specs,
+                policy=ctx.policy,
+                runtime=primary.name,
+                task=ctx.data_options.task,
+                progress=progress,
+            )
     report = ctx.dataset.report
     ctx.findings.extend(data_findings(report))
     if report.samples == 0:
         ctx.record("data", "error", f"{source} held no samples: nothing was compared")
     else:
         ctx.record("data", "pass" if report.passed else "fail")
+
+
+def _ray_dataset(ctx: RunContext, runtime: str, progress: Any) -> Any:
+    """The data compared on Ray's workers, each rebuilding the model and opening the file."""
+    from onnxproof.engines.ray import recipe_for, verify_dataset_ray
+
+    options, info = ctx.data_options, ctx.check.info if ctx.check else None
+    assert ctx.onnx_path is not None  # check_step ran: the data step follows it
+    return verify_dataset_ray(
+        model=recipe_for(ctx.loaded),
+        onnx_path=ctx.onnx_path,
+        data=options.data,
+        specs=ctx.specs,
+        output_names=tuple(t.name for t in info.outputs) if info else (),
+        policy=ctx.policy,
+        runtime=runtime,
+        task=options.task,
+        batch_size=options.batch_size,
+        max_samples=options.max_samples,
+        workers=options.workers,
+        address=options.ray_address,
+        progress=progress,
+    )
 
 
 def localize_step(ctx: RunContext, sessions: Sessions, path: str) -> None:

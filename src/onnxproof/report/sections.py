@@ -12,6 +12,8 @@ if TYPE_CHECKING:
 
 def render_data(data: DatasetReport) -> list[str]:
     header = f"{data.samples:,} samples in {data.batches} batches from {data.source}"
+    if data.engine != "local":
+        header += f" on {data.engine} ({data.workers} workers)"
     if data.failed_batches:
         header += f"; {data.failed_batches} batch(es) failed to run"
     parts = [line(data.passed, "data", header)]

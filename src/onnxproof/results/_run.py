@@ -196,6 +196,12 @@ class DatasetReport(_Record):
     errors: tuple[str, ...] = ()
     failed_batches: int = 0
     seconds: float = 0.0
+    #: Where the batches were compared: "local" (this process) or "ray" (a Ray cluster).
+    engine: str = "local"
+    #: Ray workers (actors) that compared batches; None for the local engine.
+    workers: int | None = None
+    #: Samples the data holds, counted before the run; ``samples`` (those compared) must equal it.
+    samples_expected: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

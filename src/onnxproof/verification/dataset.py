@@ -1,15 +1,21 @@
-"""Parity over a dataset: batches streamed through both sides, statistics kept per output.
+"""Parity over a dataset: batches compared one at a time, statistics merged per output.
+
+Every batch gets its own statistics (``compare_batch``); a ``DatasetTally`` merges them in batch
+order, keyed by batch id. The local engine feeds it batches as they stream past; the Ray engine
+feeds it what its workers send back, in any order and possibly twice (a retried batch). Both go
+through the same two functions, so the engines cannot drift: merged in batch order, per-batch
+statistics give bit-identical figures to one accumulator fed batch by batch.
 
 Memory stays flat as the dataset grows: one batch of inputs and outputs at a time, running
-statistics per output (``stats.OutputStats``), and only the first disagreeing batch kept (for
-localization).
+statistics per output (``stats.OutputStats``), only batches that arrived ahead of their turn
+held back, and the first disagreeing batch kept (for localization).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -31,6 +37,132 @@ class DatasetOutcome:
     failing_batch: dict[str, np.ndarray] | None
 
 
+@dataclass(frozen=True, kw_only=True)
+class BatchResult:
+    """One batch compared: its statistics per output, or the runtime error that stopped it."""
+
+    batch_id: int
+    first_index: int
+    samples: int
+    stats: dict[str, OutputStats] = field(default_factory=dict)
+    error: str | None = None
+
+    @property
+    def disagrees(self) -> bool:
+        return any(s.mismatches for s in self.stats.values())
+
+
+def compare_batch(
+    reference: Session,
+    candidate: Session,
+    batch: dict[str, np.ndarray],
+    *,
+    batch_id: int,
+    first_index: int,
+    specs: tuple[TensorSpec, ...],
+    policy: TolerancePolicy,
+    task: str | None = None,
+    worst: int = 5,
+) -> BatchResult:
+    """Run one batch through both sides; a runtime error fails this batch, not the tool."""
+    size = len(next(iter(batch.values())))
+    try:
+        expected = reference.infer(batch)
+        actual = candidate.infer(batch)
+    except Exception as exc:
+        sizes = {s.name: list(batch[s.name].shape) for s in specs}
+        last = first_index + size - 1
+        error = (
+            f"samples {first_index}..{last} {sizes}: {explain_runtime_error(str(exc), specs, {})}"
+        )
+        return BatchResult(batch_id=batch_id, first_index=first_index, samples=size, error=error)
+    topk = TASK_TOPK.get(task or "", ())
+    stats = {}
+    for name, ref in expected.items():
+        atol, rtol = policy.for_output(name, str(ref.dtype))
+        stats[name] = OutputStats(name, atol=atol, rtol=rtol, worst=worst, topk=topk)
+        stats[name].update(actual[name], ref, first_index=first_index)
+    return BatchResult(batch_id=batch_id, first_index=first_index, samples=size, stats=stats)
+
+
+class DatasetTally:
+    """Per-batch results merged in batch-id order; a batch id seen twice counts once."""
+
+    def __init__(self) -> None:
+        self.stats: dict[str, OutputStats] = {}
+        self.samples = self.batches = self.duplicates = 0
+        self.errors: list[str] = []
+        #: The lowest batch id whose outputs disagreed (for localization).
+        self.first_failing: int | None = None
+        self._next = 0
+        self._waiting: dict[int, BatchResult] = {}
+        self._seen: set[int] = set()
+
+    def add(self, result: BatchResult) -> None:
+        if result.batch_id in self._seen:  # a retried batch: the same inputs, the same figures
+            self.duplicates += 1
+            return
+        self._seen.add(result.batch_id)
+        self._waiting[result.batch_id] = result
+        while self._next in self._waiting:  # merge strictly in order: sums add up identically
+            self._merge(self._waiting.pop(self._next))
+            self._next += 1
+
+    def _merge(self, result: BatchResult) -> None:
+        self.batches += 1
+        self.samples += result.samples
+        if result.error is not None:
+            self.errors.append(result.error)
+        for name, stats in result.stats.items():
+            if name in self.stats:
+                self.stats[name].merge(stats)
+            else:
+                self.stats[name] = stats
+        if self.first_failing is None and result.disagrees:
+            self.first_failing = result.batch_id
+
+    def report(
+        self,
+        *,
+        source: str,
+        task: str | None,
+        seconds: float,
+        engine: str = "local",
+        workers: int | None = None,
+        samples_expected: int | None = None,
+    ) -> DatasetReport:
+        """The dataset report. Batches missing from the sequence are an error, never a pass;
+        so is a sample count other than the one expected."""
+        errors = list(self.errors)
+        missing = sorted(self._waiting)
+        if missing:
+            errors.append(
+                f"batch {self._next} never came back ({len(missing)} later batches were not merged)"
+            )
+        seen = self.samples + sum(r.samples for r in self._waiting.values())
+        if samples_expected is not None and seen != samples_expected:
+            errors.append(
+                f"{seen} samples were compared but the data holds {samples_expected}: samples "
+                "were lost or counted twice"
+            )
+        outputs = tuple(s.result() for s in self.stats.values())
+        passed = self.samples > 0 and not errors and all(o.passed for o in outputs)
+        return DatasetReport(
+            source=source,
+            samples=self.samples,
+            batches=self.batches,
+            passed=passed,
+            task=task,
+            outputs=outputs,
+            errors=tuple(errors[:20]),
+            failed_batches=len(self.errors),
+            seconds=round(seconds, 3),
+            engine=engine,
+            workers=workers,
+            samples_expected=samples_expected,
+        )
+
+
 def verify_dataset(
     reference: Session,
     candidate: Session,
@@ -44,47 +176,28 @@ def verify_dataset(
     worst: int = 5,
     progress: Callable[[int], None] | None = None,
 ) -> DatasetOutcome:
-    """Stream every batch through both sessions; a runtime error fails that batch, not the tool."""
+    """The local engine: stream every batch through both sessions in this process."""
     start = time.perf_counter()
-    topk = TASK_TOPK.get(task or "", ())
-    stats: dict[str, OutputStats] = {}
-    samples = batch_count = 0
-    errors: list[str] = []
+    tally = DatasetTally()
     failing: dict[str, np.ndarray] | None = None
-    for batch in batches:
-        size = len(next(iter(batch.values())))
-        batch_count += 1
-        try:
-            expected = reference.infer(batch)
-            actual = candidate.infer(batch)
-        except Exception as exc:
-            sizes = {s.name: list(batch[s.name].shape) for s in specs}
-            errors.append(
-                f"samples {samples}..{samples + size - 1} {sizes}: {explain_runtime_error(str(exc), specs, {})}"
-            )
-        else:
-            for name, ref in expected.items():
-                if name not in stats:
-                    atol, rtol = policy.for_output(name, str(ref.dtype))
-                    stats[name] = OutputStats(name, atol=atol, rtol=rtol, worst=worst, topk=topk)
-                before = stats[name].mismatches
-                stats[name].update(actual[name], ref, first_index=samples)
-                if failing is None and stats[name].mismatches > before:
-                    failing = {k: v.copy() for k, v in batch.items()}
-        samples += size
+    first_index = 0
+    for batch_id, batch in enumerate(batches):
+        result = compare_batch(
+            reference,
+            candidate,
+            batch,
+            batch_id=batch_id,
+            first_index=first_index,
+            specs=specs,
+            policy=policy,
+            task=task,
+            worst=worst,
+        )
+        tally.add(result)
+        if failing is None and result.disagrees:
+            failing = {k: v.copy() for k, v in batch.items()}
+        first_index += result.samples
         if progress is not None:
-            progress(size)
-    outputs = tuple(s.result() for s in stats.values())
-    passed = samples > 0 and not errors and all(o.passed for o in outputs)
-    report = DatasetReport(
-        source=source,
-        samples=samples,
-        batches=batch_count,
-        passed=passed,
-        task=task,
-        outputs=outputs,
-        errors=tuple(errors[:20]),
-        failed_batches=len(errors),
-        seconds=round(time.perf_counter() - start, 3),
-    )
+            progress(result.samples)
+    report = tally.report(source=source, task=task, seconds=time.perf_counter() - start)
     return DatasetOutcome(report=report, failing_batch=failing)

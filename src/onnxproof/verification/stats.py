@@ -8,6 +8,14 @@ are exempt (difference 0); integer and bool outputs compare exactly, atol and rt
 Bounded state per output: running sums and maxima, a fixed histogram for the 99th percentile,
 and a heap of the ``worst`` worst samples.
 
+Mergeable: ``a.merge(b)`` gives the state of one accumulator that saw a's batches then b's, so a
+dataset can be cut into batches compared anywhere (another process, another machine) and the
+statistics combined. Counts, maxima, histogram counters, the worst-sample heap (global indices)
+and top-k counters merge exactly; the float sums (mean, norms, cosine) are added in merge order,
+so merging per-batch statistics in batch order is bit-identical to updating one accumulator
+batch by batch. ``to_state`` / ``from_state`` give a compact picklable form (the histogram
+sparse), which is also what pickling uses.
+
 p99 method: a fixed log-spaced histogram of absolute differences, ``BINS_PER_DECADE`` = 200 bins
 per decade from 1e-30 to 1e30 (12,000 counters), plus counters for exact zeros, values below
 1e-30, above 1e30 and infinities. The estimate is the geometric centre of the bin holding the
@@ -20,6 +28,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from typing import Any
 
 import numpy as np
 
@@ -105,6 +114,69 @@ class OutputStats:
         self._add_worst(rows_abs, rows_rel, first_index)
         if self.topk:
             self._add_topk(actual, reference)
+
+    def merge(self, other: OutputStats) -> OutputStats:
+        """Add the batches ``other`` saw (after this one's); returns self. Same output, same
+        tolerances and settings required: merging two different comparisons is a bug."""
+        mine = (self.name, self.atol, self.rtol, self.worst, self.topk)
+        theirs = (other.name, other.atol, other.rtol, other.worst, other.topk)
+        if mine != theirs:
+            raise ValueError(f"cannot merge statistics of {theirs} into {mine}")
+        self._dtype = self._dtype or other._dtype
+        self._samples += other._samples
+        self._elements += other._elements
+        self._mismatches += other._mismatches
+        self._max_abs = max(self._max_abs, other._max_abs)
+        self._sum_abs += other._sum_abs
+        self._max_needed = max(self._max_needed, other._max_needed)
+        self._max_rel_nonzero = max(self._max_rel_nonzero, other._max_rel_nonzero)
+        self._any_nonzero_ref = self._any_nonzero_ref or other._any_nonzero_ref
+        self._any_diff = self._any_diff or other._any_diff
+        self._sq_diff += other._sq_diff
+        self._sq_ref += other._sq_ref
+        self._dot += other._dot
+        self._sq_a_finite += other._sq_a_finite
+        self._sq_b_finite += other._sq_b_finite
+        self._hist += other._hist
+        self._zeros += other._zeros
+        self._underflow += other._underflow
+        self._overflow += other._overflow
+        self._infs += other._infs
+        # Entries are unique (global indices), so the N largest of the union are exactly what
+        # one heap fed every sample would hold.
+        self._heap = heapq.nlargest(self.worst, self._heap + other._heap)
+        heapq.heapify(self._heap)
+        self._rows += other._rows
+        self._classes = other._classes if other._classes is not None else self._classes
+        for k in self.topk:
+            self._agree[k] += other._agree[k]
+        return self
+
+    def to_state(self) -> dict[str, Any]:
+        """Everything the accumulator holds, as plain values (the histogram as its non-zero
+        bins): small to send between processes, and ``from_state`` rebuilds it exactly."""
+        state = {k: v for k, v in vars(self).items() if k != "_hist"}
+        bins = np.flatnonzero(self._hist)
+        state["_hist_bins"], state["_hist_counts"] = bins.astype(np.int32), self._hist[bins]
+        state["_heap"] = list(self._heap)
+        state["_agree"] = dict(self._agree)
+        return state
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> OutputStats:
+        stats = cls.__new__(cls)
+        stats.__setstate__(state)
+        return stats
+
+    def __getstate__(self) -> dict[str, Any]:
+        return self.to_state()
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state = dict(state)
+        hist = np.zeros(_NBINS, dtype=np.int64)
+        hist[state.pop("_hist_bins")] = state.pop("_hist_counts")
+        vars(self).update(state)
+        self._hist = hist
 
     @property
     def mismatches(self) -> int:
