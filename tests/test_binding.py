@@ -57,3 +57,22 @@ def test_positional_parameters_name_example_inputs() -> None:
         "attention_mask",
     ]
     assert positional_parameters(named_models.KeywordMask()) == ["x"]
+
+
+class _VarPast:
+    """forward(input_ids, attention_mask, *past), as a decoder's step wrapper takes its cache."""
+
+    def forward(self, input_ids, attention_mask, *past):  # type: ignore[no-untyped-def]
+        return input_ids, attention_mask, past
+
+
+def test_inputs_naming_no_parameter_fill_varargs_in_order() -> None:
+    names = ["input_ids", "attention_mask", "past.0.key", "past.0.value"]
+    binding = bind_inputs(_VarPast(), names)
+    assert binding.by_name and binding.positional == tuple(names) and not binding.extras
+    assert binding.call(_VarPast().forward, dict(zip(names, range(4), strict=True))) == (
+        0, 1, (2, 3),
+    )  # fmt: skip
+    # *past is reached only once every parameter before it is given.
+    with pytest.raises(InputSpecError, match="are not parameters of _VarPast.forward"):
+        bind_inputs(_VarPast(), ["input_ids", "past.0.key"])

@@ -84,6 +84,7 @@ def bind_inputs(module: Any, names: Sequence[str]) -> Binding:
     """How inputs called ``names`` reach ``module.forward``.
 
     By name when any name is a parameter: then every name must be one (unless the forward takes
+    ``*args``, which the others fill in order once every parameter before it is given, or
     ``**kwargs``) and every required parameter must be given, else InputSpecError. By position,
     as given, when no name is a parameter (inputs named ``input``, ``input_0``, ...).
     """
@@ -103,7 +104,12 @@ def bind_inputs(module: Any, names: Sequence[str]) -> Binding:
         return Binding(positional=tuple(names))
     where = f"{type(module).__name__}.forward({_shown(parameters)})"
     unknown = [n for n in names if n not in named]
-    if unknown and not takes_kwargs:
+    leading = [p.name for p in parameters if p.kind is _P.POSITIONAL_OR_KEYWORD]
+    # forward(input_ids, attention_mask, *past): inputs that name no parameter fill *past in the
+    # order given, once every parameter before it is given.
+    into_varargs = bool(unknown) and any(p.kind is _P.VAR_POSITIONAL for p in parameters)
+    into_varargs = into_varargs and all(n in names for n in leading)
+    if unknown and not takes_kwargs and not into_varargs:
         raise InputSpecError(
             f"input(s) {unknown} are not parameters of {where}",
             hint=f"name each input after a parameter ({', '.join(named)}), "
@@ -126,8 +132,11 @@ def bind_inputs(module: Any, names: Sequence[str]) -> Binding:
         if parameter.kind is not _P.POSITIONAL_OR_KEYWORD or parameter.name not in given:
             break
         positional.append(parameter.name)
+    if into_varargs:
+        positional += unknown
+        unknown = []
     keywords = [n for n in named if n in given and n not in positional]
-    extras = [n for n in names if n not in named]  # into **kwargs, in the order given
+    extras = unknown  # into **kwargs, in the order given
     return Binding(
         positional=tuple(positional),
         keywords=tuple(keywords),

@@ -151,6 +151,13 @@ def test_a_model_without_a_cache_says_why(tmp_path: Path) -> None:
     assert report.step("generation").state == "not-run"  # type: ignore[union-attr]
 
 
+def test_verify_refuses_the_generation_task_rather_than_ignore_it(tmp_path: Path) -> None:
+    path = tmp_path / "any.onnx"
+    path.write_bytes(b"not read")
+    with pytest.raises(onnxproof.UsageError, match="exported and decoded step by step by run"):
+        onnxproof.verify(_gpt2(), path, task=WITH_PAST)
+
+
 def _decoding(logits: list[float], tokens: list[int]) -> Decoding:
     run = Decoding()
     for value, token in zip(logits, tokens, strict=True):

@@ -176,6 +176,12 @@ def verify(
 
     _, verify_options, data_options = split_keywords(keywords, (VerifyOptions, DataOptions))
     _check_cheap(verify_options)
+    if data_options.task == "text-generation-with-past":
+        raise UsageError(
+            "verify checks the file it is given; the decoder's step model (with its cache) is "
+            "exported and decoded step by step by run",
+            hint="onnxproof run MODEL --task text-generation-with-past",
+        )
     problem = file_problem(Path(onnx_path), "ONNX file")
     if problem is not None:
         raise UsageError(problem, hint="pass the .onnx file to verify")
