@@ -20,6 +20,14 @@ from onnxproof.results._check import CheckReport, Finding, ModelInfo, TensorInfo
 
 if TYPE_CHECKING:
     from onnxproof.results._bench import BenchReport, LatencyRow
+    from onnxproof.results._optimize import (
+        DriftReport,
+        GateCheck,
+        NodeDrift,
+        OptimizeReport,
+        VariantResult,
+        VariantRound,
+    )
     from onnxproof.results._run import (
         CaseResult,
         DatasetReport,
@@ -58,6 +66,14 @@ _RUN_RECORDS = {
 
 
 _BENCH_RECORDS = {"BenchReport", "LatencyRow"}
+_OPTIMIZE_RECORDS = {
+    "DriftReport",
+    "GateCheck",
+    "NodeDrift",
+    "OptimizeReport",
+    "VariantResult",
+    "VariantRound",
+}
 
 
 def __getattr__(name: str) -> Any:
@@ -65,6 +81,8 @@ def __getattr__(name: str) -> Any:
         return getattr(importlib.import_module("onnxproof.results._run"), name)
     if name in _BENCH_RECORDS:
         return getattr(importlib.import_module("onnxproof.results._bench"), name)
+    if name in _OPTIMIZE_RECORDS:
+        return getattr(importlib.import_module("onnxproof.results._optimize"), name)
     raise AttributeError(f"module 'onnxproof.results' has no attribute {name!r}")
 
 
@@ -75,15 +93,19 @@ __all__ = [
     "CaseResult",
     "CheckReport",
     "DatasetReport",
+    "DriftReport",
     "Environment",
     "ErrorHistogram",
     "ExportAttempt",
     "ExportResult",
     "ExportWarning",
     "Finding",
+    "GateCheck",
     "Localization",
     "ModelInfo",
     "ModuleError",
+    "NodeDrift",
+    "OptimizeReport",
     "OutputDatasetMetrics",
     "OutputParity",
     "ParityReport",
@@ -92,6 +114,8 @@ __all__ = [
     "Step",
     "StepState",
     "TensorInfo",
+    "VariantResult",
+    "VariantRound",
     "WorstSample",
     "status_from",
     "to_jsonable",
