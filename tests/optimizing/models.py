@@ -19,7 +19,7 @@ class OutlierChannel(nn.Module):
         self.fc0 = nn.Linear(16, 32)
         self.fc1 = nn.Linear(32, 32)
         self.fc2 = nn.Linear(32, 32)
-        self.fc3 = nn.Linear(32, 10)
+        self.fc3 = nn.Linear(32, 3)
         for layer in (self.fc0, self.fc1, self.fc2, self.fc3):
             layer.weight.data = torch.randn(layer.weight.shape, generator=generator) * 0.3
             layer.bias.data = torch.randn(layer.bias.shape, generator=generator) * 0.1

@@ -253,5 +253,10 @@ def _finish(sink: Sink, report: onnxproof.RunReport, json_path: str | None, opti
     sys.exit(EXIT_CODES[report.status])
 
 
+from onnxproof.cli._optimize import optimize as _optimize_command  # noqa: E402
+
+app.add_command(_optimize_command)
+
+
 def main() -> None:
     app()

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,6 +80,36 @@ def build(
         return Built(target, source)
     if name == "fp16":
         return _fp16(source, target, exclude, fp16_blocks)
+    with _quantizer_logs():
+        return _quantized(name, source, target, scratch, calibration, method, exclude)
+
+
+@contextlib.contextmanager
+def _quantizer_logs() -> Iterator[None]:
+    """ONNX Runtime's quantizer logs through the root logger (warnings such as a rank-1 weight
+    left per-tensor); they go to this module's log at info level, not to the user's terminal."""
+
+    def demote(record: logging.LogRecord) -> bool:
+        log.info("onnxruntime.quantization: %s", record.getMessage())
+        return False
+
+    root = logging.getLogger()
+    root.addFilter(demote)
+    try:
+        yield
+    finally:
+        root.removeFilter(demote)
+
+
+def _quantized(
+    name: str,
+    source: Path,
+    target: Path,
+    scratch: Path,
+    calibration: Sequence[dict[str, np.ndarray]],
+    method: str,
+    exclude: Sequence[str],
+) -> Built:
     pre, notes = _preprocessed(source, scratch)
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -125,15 +156,22 @@ def _fp16(source: Path, target: Path, exclude: Sequence[str], blocks: bool) -> B
 
     model = onnx.load(str(source))
     ops, nodes = block_lists(model) if blocks else ((), ())
-    converted = float16.convert_float_to_float16(
-        model,
-        keep_io_types=True,
-        op_block_list=[*float16.DEFAULT_OP_BLOCK_LIST, *ops],
-        node_block_list=[*nodes, *exclude],
-    )
+    # The converter warns once per weight it clips to float16's range: counted, not printed.
+    with warnings.catch_warnings(record=True) as clipped:
+        warnings.simplefilter("always")
+        converted = float16.convert_float_to_float16(
+            model,
+            keep_io_types=True,
+            op_block_list=[*float16.DEFAULT_OP_BLOCK_LIST, *ops],
+            node_block_list=[*nodes, *exclude],
+        )
     onnx.save(converted, str(target))
-    kept = f"{len(nodes)} node(s) of decomposed normalizations kept in fp32" if nodes else ""
-    return Built(target, source, (kept,) if kept else ())
+    notes = []
+    if nodes:
+        notes.append(f"{len(nodes)} node(s) of hand-written normalizations kept in fp32")
+    if clipped:
+        notes.append(f"{len(clipped)} weight value(s) clipped or rounded to float16's range")
+    return Built(target, source, tuple(notes))
 
 
 def _preprocessed(source: Path, scratch: Path) -> tuple[Path, tuple[str, ...]]:
