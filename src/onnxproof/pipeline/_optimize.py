@@ -4,6 +4,7 @@ then ``optimizing.optimize_file``."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -62,7 +63,7 @@ def optimize(
     read = dict(batch_size=batch_size, max_samples=max_samples, image_spec=image_spec)
     samples = _samples(data, calib_data, specs, read, options.seed)
     with _reference(loaded, path, names, outputs) as (reference, label):
-        return optimize_file(
+        report = optimize_file(
             path,
             reference,
             specs,
@@ -71,6 +72,13 @@ def optimize(
             model=loaded.reference if loaded is not None else None,
             reference_label=label,
         )
+    fresh = loaded is not None and loaded.built_here and weights is None
+    if fresh and report.baseline is not None and not report.baseline.passed:
+        # The likeliest reason a file does not match its own model: the class was built here
+        # with new random weights, so every variant was judged against another model.
+        note = "; built here with fresh random weights — give --weights to judge against the file's"
+        report = dataclasses.replace(report, reference=report.reference + note)
+    return report
 
 
 @contextlib.contextmanager
