@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import os
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -178,16 +179,31 @@ def _preprocessed(source: Path, scratch: Path) -> tuple[Path, tuple[str, ...]]:
     """``quant_pre_process`` once per run; symbolic shape inference is skipped where it fails."""
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    target = scratch / "preprocessed.onnx"
+    target = (scratch / "preprocessed.onnx").resolve()
     if target.exists():
         return target, ()
+    source = source.resolve()
+    # When symbolic shape inference is incomplete, ONNX Runtime saves the half-inferred model as
+    # 'sym_shape_infer_temp.onnx' (and its weights as '<uuid>.data') into the current folder:
+    # it runs from the scratch folder so that nothing lands in the user's.
+    with _in_folder(scratch):
+        try:
+            quant_pre_process(str(source), str(target))
+            return target, ()
+        except Exception as exc:  # symbolic shape inference does not know every op
+            log.info("quant_pre_process with symbolic shapes failed (%s); retrying without", exc)
+            quant_pre_process(str(source), str(target), skip_symbolic_shape=True)
+            return target, ("symbolic shape inference skipped in quant_pre_process",)
+
+
+@contextlib.contextmanager
+def _in_folder(folder: Path) -> Iterator[None]:
+    before = os.getcwd()
+    os.chdir(folder)
     try:
-        quant_pre_process(str(source), str(target))
-        return target, ()
-    except Exception as exc:  # symbolic shape inference does not know every op
-        log.info("quant_pre_process with symbolic shapes failed (%s); retrying without", exc)
-        quant_pre_process(str(source), str(target), skip_symbolic_shape=True)
-        return target, ("symbolic shape inference skipped in quant_pre_process",)
+        yield
+    finally:
+        os.chdir(before)
 
 
 def _static(
