@@ -23,13 +23,15 @@ from onnxproof.errors import (
 )
 
 if TYPE_CHECKING:
+    from onnxproof.optimizing import OptimizeOptions
     from onnxproof.options import BenchOptions, DataOptions, ExportOptions, VerifyOptions
-    from onnxproof.pipeline import bench, check, export, lint, run, verify
+    from onnxproof.pipeline import bench, check, export, lint, optimize, run, verify
     from onnxproof.results import (
         BenchReport,
         CheckReport,
         ExportResult,
         Finding,
+        OptimizeReport,
         ParityReport,
         RunReport,
     )
@@ -43,6 +45,9 @@ _LAZY = {
     "check": "onnxproof.pipeline",
     "export": "onnxproof.pipeline",
     "lint": "onnxproof.pipeline",
+    "optimize": "onnxproof.pipeline",
+    "OptimizeOptions": "onnxproof.optimizing",
+    "OptimizeReport": "onnxproof.results",
     "run": "onnxproof.pipeline",
     "verify": "onnxproof.pipeline",
     "CheckReport": "onnxproof.results",
@@ -85,6 +90,8 @@ __all__ = [
     "ModelCodeError",
     "ModelLoadError",
     "OnnxproofError",
+    "OptimizeOptions",
+    "OptimizeReport",
     "ParityReport",
     "RunReport",
     "RuntimeUnavailable",
@@ -97,6 +104,7 @@ __all__ = [
     "check",
     "export",
     "lint",
+    "optimize",
     "parse_input_spec",
     "run",
     "verify",

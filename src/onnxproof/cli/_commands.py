@@ -14,6 +14,7 @@ from onnxproof.cli._common import (
     handle_errors,
     write_json,
 )
+from onnxproof.cli._optimize import optimize as optimize_command
 from onnxproof.cli._options import (
     bench_options,
     check_options,
@@ -255,6 +256,7 @@ def _finish(sink: Sink, report: onnxproof.RunReport, json_path: str | None, opti
 
 
 app.add_command(sweep_command)
+app.add_command(optimize_command)
 
 
 def main() -> None:

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from onnxproof.pipeline._context import RunContext
     from onnxproof.results import CheckReport, ExportResult, Finding, RunReport
 
-__all__ = ["bench", "check", "choose_opset", "export", "lint", "run", "verify"]
+__all__ = ["bench", "check", "choose_opset", "export", "lint", "optimize", "run", "verify"]
 
 
 def choose_opset(requested: int | None, targets: Sequence[str]) -> tuple[int, str]:
@@ -239,3 +239,11 @@ def bench(*args: Any, **kwargs: Any) -> Any:
     from onnxproof.pipeline._bench import bench as timed
 
     return timed(*args, **kwargs)
+
+
+@_model_code_guarded
+def optimize(*args: Any, **kwargs: Any) -> Any:
+    """Variants of a float ONNX file, each verified before it is written (``_optimize.optimize``)."""
+    from onnxproof.pipeline._optimize import optimize as optimized
+
+    return optimized(*args, **kwargs)

@@ -21,6 +21,14 @@ from onnxproof.results._check import CheckReport, Finding, ModelInfo, TensorInfo
 if TYPE_CHECKING:
     from onnxproof.results._bench import BenchReport, LatencyRow
     from onnxproof.results._generation import GenerationReport, GenerationStep
+    from onnxproof.results._optimize import (
+        DriftReport,
+        GateCheck,
+        NodeDrift,
+        OptimizeReport,
+        VariantResult,
+        VariantRound,
+    )
     from onnxproof.results._run import (
         CaseResult,
         DatasetReport,
@@ -62,6 +70,14 @@ _RUN_RECORDS = {
 _BENCH_RECORDS = {"BenchReport", "LatencyRow"}
 _SWEEP_RECORDS = {"ModelSweepResult", "SweepReport", "SweepVerdict"}
 _GENERATION_RECORDS = {"GenerationReport", "GenerationStep"}
+_OPTIMIZE_RECORDS = {
+    "DriftReport",
+    "GateCheck",
+    "NodeDrift",
+    "OptimizeReport",
+    "VariantResult",
+    "VariantRound",
+}
 
 
 def __getattr__(name: str) -> Any:
@@ -73,6 +89,8 @@ def __getattr__(name: str) -> Any:
         return getattr(importlib.import_module("onnxproof.results._sweep"), name)
     if name in _GENERATION_RECORDS:
         return getattr(importlib.import_module("onnxproof.results._generation"), name)
+    if name in _OPTIMIZE_RECORDS:
+        return getattr(importlib.import_module("onnxproof.results._optimize"), name)
     raise AttributeError(f"module 'onnxproof.results' has no attribute {name!r}")
 
 
@@ -83,6 +101,7 @@ __all__ = [
     "CaseResult",
     "CheckReport",
     "DatasetReport",
+    "DriftReport",
     "Environment",
     "ErrorHistogram",
     "ExportAttempt",
@@ -91,10 +110,13 @@ __all__ = [
     "Finding",
     "GenerationReport",
     "GenerationStep",
+    "GateCheck",
     "Localization",
     "ModelInfo",
     "ModelSweepResult",
     "ModuleError",
+    "NodeDrift",
+    "OptimizeReport",
     "OutputDatasetMetrics",
     "OutputParity",
     "ParityReport",
@@ -105,6 +127,8 @@ __all__ = [
     "SweepReport",
     "SweepVerdict",
     "TensorInfo",
+    "VariantResult",
+    "VariantRound",
     "WorstSample",
     "status_from",
     "to_jsonable",

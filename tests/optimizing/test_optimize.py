@@ -1,0 +1,169 @@
+"""optimize end to end on tiny real models: variants built, verified, gated, written or not."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import onnx
+import pytest
+
+import onnxproof
+from onnxproof.optimizing import OptimizeOptions
+from onnxproof.report._text import plain
+from onnxproof.report.optimize import render_optimize
+
+QUICK = {"latency_budget_s": 0.02, "task": "classification"}
+
+
+def _options(tmp_path: Path, variants: tuple[str, ...], **extra: object) -> OptimizeOptions:
+    return OptimizeOptions(variants=variants, output_dir=tmp_path / "out", **{**QUICK, **extra})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("fixture", ["cnn", "bert"])
+def test_fp16_and_int8_variants_of_a_cnn_and_a_tiny_bert_pass(
+    fixture, request, tmp_path, monkeypatch
+):
+    made = request.getfixturevalue(fixture)
+    model, path, data = made.model, made.path, made.data
+    # The quantizer's shape inference dumps files into the current folder when incomplete
+    # (it is, for the CNN): nothing may land in the user's folder.
+    here = tmp_path / "cwd"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    variants = ("fp16", "int8-dynamic", "int8-static")
+    report = onnxproof.optimize(
+        model, path, inputs=made.inputs, data=data, options=_options(tmp_path, variants)
+    )
+
+    assert report.status == "pass"
+    assert report.reference.endswith("in eager PyTorch (eval mode)")
+    assert report.calibration_samples + report.evaluation_samples == (
+        64 if fixture == "cnn" else 48
+    )
+    assert [v.name for v in report.variants] == list(variants)
+    for variant in report.variants:
+        assert variant.verdict == "pass", (variant.name, variant.gate, variant.error)
+        assert variant.size_bytes and variant.size_ratio and variant.p50_ms and variant.speedup
+        top1 = next(c for c in variant.gate if c.metric == "top1")
+        assert top1.value >= 0.99 and top1.threshold == 0.99
+        written = Path(variant.written or "")
+        assert written.name == f"{path.stem}.{variant.name}.onnx"
+        onnx.checker.check_model(str(written))
+    # The quantized files really are quantized, the fp16 one really is float16.
+    static = onnx.load(str(tmp_path / "out" / f"{path.stem}.int8-static.onnx"))
+    assert any(n.op_type == "QuantizeLinear" for n in static.graph.node)
+    half = onnx.load(str(tmp_path / "out" / f"{path.stem}.fp16.onnx"))
+    assert any(t.data_type == onnx.TensorProto.FLOAT16 for t in half.graph.initializer)
+    table = plain("\n".join(render_optimize(report)))
+    for name in ("fp32", *variants):
+        assert f"\n{name} " in table
+    assert f"best: {report.best}" in table
+    assert report.to_dict()["variants"][0]["rounds"][0]["gate"]
+    assert list(here.iterdir()) == []
+
+
+def test_per_tensor_int8_breaks_on_an_outlier_channel_and_the_retry_names_and_excludes_it(
+    outlier, tmp_path
+):
+    made = outlier
+    model, path, data = made.model, made.path, made.data
+    report = onnxproof.optimize(
+        model, path, inputs=made.inputs, data=data, options=_options(tmp_path, ("int8-static",))
+    )
+
+    (variant,) = report.variants
+    first, retry = variant.rounds[0], variant.rounds[-1]
+    assert first.verdict == "fail"
+    assert next(c for c in first.gate if c.metric == "top1").value < 0.5
+    drift = first.drift
+    assert drift is not None and drift.first is not None
+    # fc2 is where the output broke: it reads fc1's small channels, zeroed by fc1's scale.
+    assert drift.first.module == "fc2"
+    assert drift.first.sqnr_db < drift.threshold_db
+    fc_nodes = {n.name: n for n in onnx.load(str(path)).graph.node}
+    assert drift.first.node in fc_nodes
+    assert len(drift.blamed) == 2 and drift.first.node in drift.blamed  # fc2 and fc1 (producer)
+    assert retry.verdict == "pass" and retry.round == 1
+    assert set(retry.excluded) == set(drift.blamed)
+    assert variant.verdict == "pass" and variant.excluded == retry.excluded
+    text = plain("\n".join(render_optimize(report)))
+    assert f"first drifted node: {drift.first.node}" in text and "(module fc2)" in text
+
+
+def test_a_failing_variant_is_never_written_and_a_stale_file_at_its_path_is_removed(
+    outlier, tmp_path
+):
+    made = outlier
+    model, path, data = made.model, made.path, made.data
+    out = tmp_path / "out"
+    out.mkdir()
+    stale = out / f"{path.stem}.int8-static.onnx"
+    stale.write_bytes(b"left by an earlier run")
+    options = _options(tmp_path, ("int8-static", "ort-basic"), max_rounds=0)
+    report = onnxproof.optimize(model, path, inputs=made.inputs, data=data, options=options)
+
+    failed, lossless = report.variants
+    assert failed.verdict == "fail" and failed.written is None and len(failed.rounds) == 1
+    assert not stale.exists()
+    assert lossless.verdict == "pass" and Path(lossless.written or "").is_file()
+    assert sorted(p.name for p in out.iterdir()) == [f"{path.stem}.ort-basic.onnx"]
+    assert report.best == "ort-basic" and report.status == "pass"
+
+
+def test_nothing_passing_writes_nothing(outlier, tmp_path):
+    made = outlier
+    model, path, data = made.model, made.path, made.data
+    options = _options(tmp_path, ("int8-static",), max_rounds=0)
+    report = onnxproof.optimize(model, path, inputs=made.inputs, data=data, options=options)
+    assert report.status == "fail" and report.best is None
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_fp16_overflow_in_a_hand_written_layernorm_fails_without_the_block_list(
+    large_norm, tmp_path
+):
+    made = large_norm
+    model, path, data = made.model, made.path, made.data
+    options = _options(tmp_path, ("fp16",), fp16_block_list=False, max_rounds=0)
+    report = onnxproof.optimize(model, path, inputs=made.inputs, data=data, options=options)
+
+    (variant,) = report.variants
+    assert variant.verdict == "fail" and variant.written is None
+    overflow = next(c for c in variant.gate if c.metric == "no-overflow")
+    assert not overflow.passed
+    drift = variant.rounds[0].drift
+    assert drift is not None and drift.overflowed
+    assert drift.first is not None and drift.first.sqnr_db == -math.inf
+    assert drift.first.module == "norm" and drift.first.op_type == "Mul"  # x * x, the square
+    assert not (tmp_path / "out" / f"{path.stem}.fp16.onnx").exists()
+
+
+def test_fp16_with_the_block_list_keeps_the_normalization_in_fp32_and_passes(large_norm, tmp_path):
+    made = large_norm
+    model, path, data = made.model, made.path, made.data
+    report = onnxproof.optimize(
+        model, path, inputs=made.inputs, data=data, options=_options(tmp_path, ("fp16",))
+    )
+
+    (variant,) = report.variants
+    assert variant.verdict == "pass", variant.gate
+    assert next(c for c in variant.gate if c.metric == "no-overflow").passed
+    assert any("kept in fp32" in note for note in variant.rounds[0].notes)
+    assert (tmp_path / "out" / f"{path.stem}.fp16.onnx").is_file()
+
+
+def test_without_a_model_the_float_file_is_the_reference_and_synthetic_inputs_are_used(
+    outlier, tmp_path
+):
+    path = outlier.path
+    options = OptimizeOptions(
+        variants=("ort-extended", "slim"), output_dir=tmp_path / "out", latency_budget_s=0.02
+    )
+    report = onnxproof.optimize(None, path, options=options)
+    assert report.model is None and "no model given" in report.reference
+    assert report.data.startswith("synthetic inputs")
+    assert report.calibration_samples == report.evaluation_samples == 64
+    assert all(v.verdict == "pass" for v in report.variants)
+    gates = {c.metric for v in report.variants for c in v.gate}
+    assert {"cosine", "rel_l2"} <= gates  # no task: the preset's cosine and rel-L2
