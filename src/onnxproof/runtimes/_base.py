@@ -68,6 +68,18 @@ class Session(abc.ABC):
             "in process, around the runtime's own call"
         )
 
+    def _wait_limit(
+        self, feeds: dict[str, np.ndarray], *, warmup: int, iterations: int | None, budget_s: float
+    ) -> float:
+        """For runtimes timed in another process: one ordinary call first (it checks the feeds,
+        and starts a worker again after a crash), whose duration bounds how long the timed loop
+        may take before the runtime counts as hung. Seconds, beyond the per-call timeout."""
+        begin = time.perf_counter()
+        self.infer(feeds)
+        one = time.perf_counter() - begin
+        calls = warmup + (iterations if iterations is not None else 0)
+        return budget_s + 10 * one * calls
+
     def details(self) -> dict[str, str]:
         """What the runtime really ran with (providers, precision, threads), for the report."""
         return {}

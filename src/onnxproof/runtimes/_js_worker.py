@@ -139,12 +139,7 @@ class JsWorkerSession(Session):
         iterations: int | None,
         budget_s: float,
     ) -> tuple[list[float], str]:
-        # One ordinary call first: it checks the feeds, and its duration bounds how long the
-        # timed loop may take before the worker counts as hung.
-        begin = time.perf_counter()
-        self.infer(feeds)
-        one = time.perf_counter() - begin
-        calls = warmup + (iterations if iterations is not None else 0)
+        limit = self._wait_limit(feeds, warmup=warmup, iterations=iterations, budget_s=budget_s)
         request = {
             "op": "time",
             "feeds": [self._encode(name, np.asarray(feeds[name])) for name in self._inputs],
@@ -152,7 +147,7 @@ class JsWorkerSession(Session):
             "iterations": iterations,
             "budgetMs": budget_s * 1e3,
         }
-        reply = self._request(request, self._timeout_s + budget_s + 10 * one * calls)
+        reply = self._request(request, self._timeout_s + limit)
         return [float(t) / 1e3 for t in reply["times_ms"]], f"{self._timed_in}, around session.run"
 
     def _encode(self, name: str, array: np.ndarray) -> dict[str, Any]:

@@ -17,7 +17,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Literal
@@ -181,14 +180,10 @@ class IsolatedSession(SignedSession):
         iterations: int | None,
         budget_s: float,
     ) -> tuple[list[float], str]:
-        # One call through the socket first: it checks the feeds, starts a worker after a crash,
-        # and its duration bounds how long the timed loop may take before it counts as hung.
-        begin = time.perf_counter()
-        self.infer(feeds)
-        one = time.perf_counter() - begin
+        limit = self._timeout + self._wait_limit(
+            feeds, warmup=warmup, iterations=iterations, budget_s=budget_s
+        )
         assert self._conn is not None
-        calls = warmup + (iterations if iterations is not None else 0)
-        limit = self._timeout + budget_s + 10 * one * calls
         self._conn.send(
             (
                 "time",
