@@ -105,6 +105,14 @@ def test_planted_change_in_one_attention_layer_names_the_step_and_layer(tmp_path
     assert report.step("generation").state == "fail"  # type: ignore[union-attr]
     finding = next(f for f in report.findings if f.code == "generation-diverged")
     assert "step 0" in finding.message and "transformer.h.1" in finding.message
+    # The shared reports carry it too: a failing JUnit testcase and a Markdown row.
+    from onnxproof.report.junit import render_junit
+    from onnxproof.report.markdown import render_markdown
+
+    junit = render_junit(report)
+    assert 'classname="onnxproof.generation"' in junit and "step 0: logits" in junit
+    row = next(line for line in render_markdown(report).splitlines() if "| generation" in line)
+    assert "step 0 diverges" in row and "transformer.h.1." in row
 
 
 def test_without_the_cache_the_run_passes_and_says_the_cache_was_not_verified(

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from onnxproof.results import (
         DatasetReport,
         ExportResult,
+        GenerationReport,
         OutputDatasetMetrics,
         OutputParity,
         ParityReport,
@@ -108,6 +109,8 @@ def checks(report: RunReport) -> list[Check]:
         found += _parity_checks(parity, first)
     if report.data is not None:
         found += _data_checks(report.data)
+    if report.generation is not None:
+        found.append(_generation_check(report.generation))
     parity_step = report.step("parity")
     if parity_step is not None and parity_step.state == "error":
         if not any(c.group.startswith("parity") and c.state == "error" for c in found):
@@ -134,6 +137,26 @@ def checks(report: RunReport) -> list[Check]:
             )
         )
     return found
+
+
+def _generation_check(generation: GenerationReport) -> Check:
+    """Greedy decoding with the cache fed back: one check, named after its step count."""
+    steps = len(generation.steps)
+    name = f"greedy decoding, {steps} steps with the cache"
+    if generation.passed:
+        return Check(group="generation", name=name, state="pass", seconds=generation.seconds)
+    where = f"step {generation.first_divergent_step}: {generation.divergence or 'diverged'}"
+    if generation.first_divergent_module:
+        where += f"; first divergent module {generation.first_divergent_module}"
+    return Check(
+        group="generation",
+        name=name,
+        state="fail",
+        message=where,
+        fix=CODES["generation-diverged"].fix,
+        seconds=generation.seconds,
+        kind="generation-diverged",
+    )
 
 
 def _export_check(export: ExportResult) -> Check:

@@ -86,6 +86,18 @@ def _rows(report: RunReport) -> list[tuple[str, str, str]]:
     rows += [_parity_row(p) for p in parities]
     if report.data is not None:
         rows.append(_data_row(report.data))
+    generation = report.generation
+    if generation is not None:
+        tokens = f"{len(generation.steps)} steps with the cache, tokens " + (
+            "agree" if generation.eager_tokens == generation.onnx_tokens else "differ"
+        )
+        if generation.passed:
+            rows.append(("generation", "pass", tokens))
+        else:
+            module = generation.first_divergent_module
+            where = f"; first divergent module `{_code(module)}`" if module else ""
+            detail = f"{tokens}; step {generation.first_divergent_step} diverges{where}"
+            rows.append(("generation", "fail", detail))
     loc = report.localization
     if loc is not None:
         if loc.first_divergent_module:
