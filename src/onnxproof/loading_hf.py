@@ -53,6 +53,9 @@ def load_folder(reference: str) -> Any:
         (getattr(transformers, a) for a in architectures if hasattr(transformers, a)),
         transformers.AutoModel,
     )
+    hf_logging = transformers.utils.logging
+    bars_were_off = hf_logging.is_progress_bar_enabled() is False
+    hf_logging.disable_progress_bar()  # its own "Loading weights" bar would break onnxproof's output
     try:
         model = cls.from_pretrained(folder, local_files_only=True)
     except Exception as exc:
@@ -61,6 +64,9 @@ def load_folder(reference: str) -> Any:
             f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}",
             hint="check that the folder holds config.json and the weights save_pretrained wrote",
         ) from exc
+    finally:
+        if not bars_were_off:
+            hf_logging.enable_progress_bar()
     without_cache(model)
     return model
 
