@@ -224,6 +224,11 @@ def test_a_traced_branch_on_a_shape_is_a_warning_and_on_values_an_error(tmp_path
         ("if (x > 0).any():", False),
         ("if torch.all(mask):", False),
         ("y = x * 2", False),
+        ("if x.shape[0] > threshold:  # threshold may be a tensor", False),
+        ("if seq_len > self.config.max_position_embeddings:", False),  # no shape read here
+        ("if x.size(1) > self.max_len or len(x) == MAX_BATCH:", True),
+        ("y = a if x.dim() == 3 else b", True),
+        ("while x.shape[-1] < 8:", True),
     ],
 )
 def test_shape_only_conditions_are_told_apart_by_their_line(source: str, shape_only: bool) -> None:

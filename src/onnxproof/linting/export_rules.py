@@ -71,13 +71,17 @@ def export_findings(result: ExportResult, *, built_here: bool = False) -> tuple[
 #: A shape-only condition (``x.shape[0] > 1``) and a data-dependent one (``x.sum() > 0``) give the
 #: same text; the line they name tells them apart (``_shape_only``).
 _CONTROL_FLOW = re.compile(r"Converting a tensor to a Python boolean")
-#: A condition reads a shape: ``.shape``, ``.size(``, ``.dim()``, ``.ndim``, ``.numel()``, ``len(``.
-_SHAPE_READ = re.compile(r"\.shape\b|\.size\(|\.dim\(\)|\.ndim\b|\.numel\(\)|\blen\(")
-#: ... and reads values too: any call or indexing other than the shape reads themselves.
-_VALUE_READ = re.compile(
-    r"\.(item|sum|any|all|max|min|mean|abs|norm|tolist|argmax|argmin|eq|ne|gt|lt|ge|le)\(|"
-    r"\btorch\.|\bisnan\b|\bisinf\b"
+#: A shape read, whole: ``x.shape[1]``, ``x.shape``, ``x.size(0)``, ``x.dim()``, ``x.ndim``,
+#: ``x.numel()``, ``len(x)`` (the object a dotted name).
+_SHAPE_READ = re.compile(
+    r"[A-Za-z_][\w.]*\.shape(\[\s*-?\d+\s*\])?|[A-Za-z_][\w.]*\.size\(\s*-?\d*\s*\)|"
+    r"[A-Za-z_][\w.]*\.(dim|numel)\(\)|[A-Za-z_][\w.]*\.ndim\b|\blen\(\s*[A-Za-z_][\w.]*\s*\)"
 )
+#: What else a shape-only condition may hold: Python's own words, and names that are not
+#: tensors by convention (a module attribute such as ``self.max_len``, an ALL_CAPS constant).
+_KEYWORDS = set("if elif while assert and or not in is None True False".split())
+_CONSTANT_NAME = re.compile(r"self\.\w+(\.\w+)*|[A-Z][A-Z0-9_]*")
+
 #: TracerWarnings that say a tensor (or its length) became a Python value the trace keeps as a
 #: constant: "Converting a tensor to a Python integer/float/number/index/list" or "to a NumPy
 #: array", ``len(x)``, and iterating over a tensor (the count of iterations is fixed).
@@ -134,10 +138,24 @@ def _source_line(location: str | None) -> str | None:
 
 
 def _shape_only(source: str) -> bool:
-    """Evidence that a traced condition reads shapes alone: an ``if``/``while``/``assert`` line
-    (or a conditional expression) that reads a shape and no tensor value. Anything else, or a line
-    that cannot be read, stays a data-dependent branch."""
-    condition = source.split("#", 1)[0]
-    if not re.match(r"(el)?if\b|while\b|assert\b|.*\bif\b.*\belse\b", condition):
+    """Evidence that a traced condition reads shapes alone: an ``if``/``elif``/``while``/
+    ``assert`` line (or a conditional expression) that reads at least one shape, and besides its
+    shape reads holds only numbers, operators, Python's own words and names that are not tensors
+    (``self.max_len``, ``MAX_LEN``). Any other name may be a tensor: the line stays a
+    data-dependent branch, as does a line that cannot be read."""
+    code = source.split("#", 1)[0].strip()
+    match = re.match(r"(?:el)?if\b(.*):$|while\b(.*):$|assert\b([^,]*)", code)
+    if match is not None:
+        condition = next(g for g in match.groups() if g is not None)
+    else:
+        inline = re.search(r"\bif\b(.*)\belse\b", code)
+        if inline is None:
+            return False
+        condition = inline.group(1)
+    rest, found = _SHAPE_READ.subn(" 0 ", condition)
+    if not found:
         return False
-    return bool(_SHAPE_READ.search(condition)) and not _VALUE_READ.search(condition)
+    for name in re.findall(r"[A-Za-z_][\w.]*", rest):
+        if name not in _KEYWORDS and not _CONSTANT_NAME.fullmatch(name):
+            return False
+    return True
