@@ -102,6 +102,10 @@ def _verify_generation(ctx: RunContext, module: Any) -> None:
     ctx.record("generation", "fail", message)
 
 
+#: What the greedy loop needs of the step model's layout.
+_CACHE_FIELDS = ("past_names", "present_names", "heads", "head_dim", "dtype")
+
+
 def _decoded(
     ctx: RunContext, step: Any, layout: Any, path: str, vocab: int
 ) -> GenerationReport | None:
@@ -128,13 +132,7 @@ def _decoded(
     except OnnxproofError as exc:
         ctx.record("generation", "error", exc.message)
         return None
-    cache = CacheLayout(
-        past_names=layout.past_names,
-        present_names=layout.present_names,
-        heads=layout.heads,
-        head_dim=layout.head_dim,
-        dtype=layout.dtype,
-    )
+    cache = CacheLayout(**{f: getattr(layout, f) for f in _CACHE_FIELDS})
     prompt = prompt_ids(vocab or 2, ctx.verify_options.seed)
     steps = ctx.data_options.generation_steps
     try:
@@ -152,25 +150,43 @@ def _decoded(
         ctx.findings.append(make_finding("runtime-failure", message))
         ctx.record("generation", "fail", message)
         return None
-    atol, rtol = ctx.policy.for_output("logits", layout.dtype)
-    return GenerationReport(
-        task=WITH_PAST,
-        onnx_path=path,
-        runtime=runtime_name,
-        passed=first is None,
-        atol=atol,
-        rtol=rtol,
-        prompt=tuple(int(t) for t in prompt[0]),
-        eager_tokens=tuple(eager.tokens),
-        onnx_tokens=tuple(onnx_run.tokens),
+    report = _report(ctx, layout, path, runtime_name, prompt, eager, onnx_run)
+    return dataclasses.replace(
+        report,
         steps=results,
+        passed=first is None,
         first_divergent_step=first,
         divergence=what,
         first_divergent_module=localization.first_divergent_module if localization else None,
         localization=localization,
         uncompared_before=uncompared_before(localization) if localization else (),
-        cache=f"{layout.layers} layers x {layout.heads} heads x {layout.head_dim}, {layout.dtype}",
         seconds=round(time.perf_counter() - start, 3),
+    )
+
+
+def _report(
+    ctx: RunContext,
+    layout: Any,
+    path: str,
+    runtime_name: str,
+    prompt: Any,
+    eager: Any,
+    onnx_run: Any,
+) -> GenerationReport:
+    """The record's fixed part: what was decoded, where, at which tolerance."""
+    atol, rtol = ctx.policy.for_output("logits", layout.dtype)
+    return GenerationReport(
+        task=WITH_PAST,
+        onnx_path=path,
+        runtime=runtime_name,
+        passed=True,
+        atol=atol,
+        rtol=rtol,
+        prompt=tuple(int(t) for t in prompt[0]),
+        eager_tokens=tuple(eager.tokens),
+        onnx_tokens=tuple(onnx_run.tokens),
+        steps=(),
+        cache=f"{layout.layers} layers x {layout.heads} heads x {layout.head_dim}, {layout.dtype}",
     )
 
 

@@ -45,21 +45,7 @@ def optimize(
     if problem is not None:
         raise UsageError(problem, hint="pass the float32 .onnx file to optimize")
     path = str(onnx_path)
-    loaded = None
-    if model is not None:
-        from onnxproof.pipeline._context import prepare
-
-        loaded, specs = prepare(model, None, inputs, weights)
-    else:
-        from onnxproof.pipeline._bench import _specs_of_file
-
-        specs = _specs_of_file(path, inputs)
-    names, outputs = _io_names(path)
-    if tuple(s.name for s in specs) != names:
-        raise UsageError(
-            f"the input specs name {[s.name for s in specs]} but {path} has inputs {list(names)}",
-            hint="give one --input per ONNX input, named as in the file, in forward order",
-        )
+    loaded, specs, names, outputs = _loaded(model, path, inputs, weights)
     read = dict(batch_size=batch_size, max_samples=max_samples, image_spec=image_spec)
     samples = _samples(data, calib_data, specs, read, options.seed)
     with _reference(loaded, path, names, outputs) as (reference, label):
@@ -79,6 +65,29 @@ def optimize(
         note = "; built here with fresh random weights — give --weights to judge against the file's"
         report = dataclasses.replace(report, reference=report.reference + note)
     return report
+
+
+def _loaded(
+    model: Any, path: str, inputs: Sequence[str] | None, weights: str | Path | None
+) -> tuple[Any, tuple[TensorSpec, ...], tuple[str, ...], tuple[str, ...]]:
+    """The model (None without one), the input specs, and the file's input and output names;
+    the specs must name the file's inputs."""
+    loaded = None
+    if model is not None:
+        from onnxproof.pipeline._context import prepare
+
+        loaded, specs = prepare(model, None, inputs, weights)
+    else:
+        from onnxproof.pipeline._bench import _specs_of_file
+
+        specs = _specs_of_file(path, inputs)
+    names, outputs = _io_names(path)
+    if tuple(s.name for s in specs) != names:
+        raise UsageError(
+            f"the input specs name {[s.name for s in specs]} but {path} has inputs {list(names)}",
+            hint="give one --input per ONNX input, named as in the file, in forward order",
+        )
+    return loaded, specs, names, outputs
 
 
 @contextlib.contextmanager
