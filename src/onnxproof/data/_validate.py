@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 import numpy as np
 
 from onnxproof.errors import DataError
@@ -40,3 +43,22 @@ def check_shape(shape: tuple[int, ...], dtype: str, spec: TensorSpec, where: str
                 "with that dim dynamic",
             )
     return batch
+
+
+def check_names(keys: Iterable[Any], specs: tuple[TensorSpec, ...], where: str) -> None:
+    """DataError unless ``keys`` are exactly the inputs' names."""
+    names, keys = [s.name for s in specs], list(keys)
+    missing = [n for n in names if n not in keys]
+    unexpected = sorted(str(k) for k in keys if k not in names)
+    if missing or unexpected:
+        raise DataError(
+            f"{where} does not match the model's inputs: missing {missing}, unexpected "
+            f"{unexpected}; the model expects {model_text(specs)}",
+            hint="name each array after its input (np.savez(path, x=..., mask=...)); "
+            "drop labels and other extras",
+        )
+
+
+def model_text(specs: tuple[TensorSpec, ...]) -> str:
+    """The inputs as specs, for messages."""
+    return ", ".join(str(s) for s in specs)

@@ -20,24 +20,21 @@ Each yielded batch is a fresh array (a copy), never a view into a mapped file.
 from __future__ import annotations
 
 import logging
-import lzma
 import math
-import struct
-import zipfile
-import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
 from onnxproof._paths import file_problem
-from onnxproof.data._validate import Chunk, check_shape
+from onnxproof.data._npz import check_sample_size, first_line, npz_chunks, npz_plan
+from onnxproof.data._validate import Chunk, check_names, check_shape, model_text
 from onnxproof.data.images import IMAGE_SUFFIXES, ImageSpec, image_loader
 from onnxproof.data.parquet import parquet_chunks, parquet_rows
 from onnxproof.errors import DataError
-from onnxproof.specs import MAX_ELEMENTS, TensorSpec
+from onnxproof.specs import TensorSpec
 
 log = logging.getLogger(__name__)
 
@@ -45,22 +42,6 @@ ARRAY_SUFFIXES = (".npy", ".npz", ".parquet")
 SUPPORTED = (
     f".npz, .npy, .parquet, .pt/.pth, a folder of .npy/.npz/.parquet files or of images "
     f"{IMAGE_SUFFIXES}"
-)
-
-#: What zipfile and its decompressors raise on a damaged archive: a bad or truncated deflate,
-#: bzip2 or lzma stream (zlib.error, OSError, EOFError, LZMAError), a CRC mismatch (BadZipFile),
-#: an unknown compression method (NotImplementedError), an encrypted member (RuntimeError).
-_ZIP_ERRORS: tuple[type[Exception], ...] = (
-    zipfile.BadZipFile,
-    zipfile.LargeZipFile,
-    zlib.error,
-    lzma.LZMAError,
-    OSError,
-    EOFError,
-    ValueError,
-    NotImplementedError,
-    RuntimeError,
-    struct.error,
 )
 
 
@@ -96,8 +77,8 @@ def open_data(
         source, chunks = _open_dir(path, specs, rows, image_spec)
     else:
         if suffix == ".npz":
-            total, members = _npz_plan(path, specs, str(path))
-            chunks = _npz_chunks(path, members, rows)
+            total, members = npz_plan(path, specs, str(path))
+            chunks = npz_chunks(path, members, rows)
         elif suffix == ".npy":
             chunks = [_npy_chunk(path, specs, str(path))]
             total = _samples(chunks[0])
@@ -219,7 +200,7 @@ def _batch_rows(
     static = {s.dims[0].size for s in specs if not s.dims[0].dynamic}
     if len(static) > 1:
         raise DataError(
-            f"inputs have different static batch sizes {sorted(static)}: " + _model(specs),
+            f"inputs have different static batch sizes {sorted(static)}: " + model_text(specs),
             hint="export with a shared dynamic batch dim (e.g. batch) to verify on a dataset",
         )
     if static:
@@ -250,19 +231,6 @@ def _as_array(value: Any, where: str) -> np.ndarray:
     return array
 
 
-def _check_names(keys: Iterable[Any], specs: tuple[TensorSpec, ...], where: str) -> None:
-    names, keys = [s.name for s in specs], list(keys)
-    missing = [n for n in names if n not in keys]
-    unexpected = sorted(str(k) for k in keys if k not in names)
-    if missing or unexpected:
-        raise DataError(
-            f"{where} does not match the model's inputs: missing {missing}, unexpected "
-            f"{unexpected}; the model expects {_model(specs)}",
-            hint="name each array after its input (np.savez(path, x=..., mask=...)); "
-            "drop labels and other extras",
-        )
-
-
 def _named_chunk(arrays: Mapping[str, Any], specs: tuple[TensorSpec, ...], where: str) -> Chunk:
     """Convert every input to a batch; check sample counts and dims shared by name."""
     chunk = {s.name: _to_batch(arrays[s.name], s, where) for s in specs}
@@ -286,13 +254,13 @@ def _named_chunk(arrays: Mapping[str, Any], specs: tuple[TensorSpec, ...], where
 
 def _item_chunk(item: Any, specs: tuple[TensorSpec, ...], where: str) -> Chunk:
     if isinstance(item, Mapping):
-        _check_names(item, specs, where)
+        check_names(item, specs, where)
         return _named_chunk(item, specs, where)
     if isinstance(item, (list, tuple)):
         if len(item) != len(specs):
             raise DataError(
                 f"{where} has {len(item)} values, but the model has {len(specs)} input(s): "
-                + _model(specs),
+                + model_text(specs),
                 hint="give one array per input in forward() order; drop labels, e.g. "
                 "(x for x, _ in loader)",
             )
@@ -307,10 +275,6 @@ def _item_chunk(item: Any, specs: tuple[TensorSpec, ...], where: str) -> Chunk:
 
 def _samples(chunk: Chunk) -> int:
     return next(iter(chunk.values())).shape[0] if chunk else 0
-
-
-def _model(specs: tuple[TensorSpec, ...]) -> str:
-    return ", ".join(str(s) for s in specs)
 
 
 # --- re-batching ----------------------------------------------------------------------------
@@ -335,7 +299,7 @@ def _rebatch(
         if fixed and count != rows:
             raise DataError(
                 f"a batch of {count} samples is left over, but the model's batch axis is static "
-                f"at {rows}: " + _model(specs),
+                f"at {rows}: " + model_text(specs),
                 hint=f"use a multiple of {rows} samples (or of --max-samples), or export the "
                 "model with a dynamic batch dim",
             )
@@ -365,152 +329,11 @@ def _rebatch(
 # --- formats --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, kw_only=True)
-class _Member:
-    """One .npz member: its input, header, whether it is a batch, and where its data starts."""
-
-    spec: TensorSpec
-    info: zipfile.ZipInfo
-    shape: tuple[int, ...]
-    dtype: np.dtype
-    fortran: bool
-    batch: bool
-    offset: int | None  # byte offset of the data in the zip file when stored uncompressed
-
-
-def _npz_plan(
-    path: Path, specs: tuple[TensorSpec, ...], where: str
-) -> tuple[int, dict[str, _Member]]:
-    """Read and check every member's header without reading its data."""
-    try:
-        with zipfile.ZipFile(path) as zf, open(path, "rb") as raw:
-            infos = {i.filename.removesuffix(".npy"): i for i in zf.infolist() if not i.is_dir()}
-            _check_names(infos, specs, where)
-            members = {s.name: _npz_member(zf, raw, infos[s.name], s, where) for s in specs}
-    except _ZIP_ERRORS as exc:
-        raise DataError(
-            f"{where} is not a readable .npz file: {_first_line(exc)}",
-            hint="write it again with np.savez or np.savez_compressed",
-        ) from exc
-    totals = {n: m.shape[0] if m.batch else 1 for n, m in members.items()}
-    if len(set(totals.values())) > 1:
-        raise DataError(f"{where}: inputs hold different numbers of samples {totals}")
-    return next(iter(totals.values()), 0), members
-
-
-def _npz_member(
-    zf: zipfile.ZipFile, raw: Any, info: zipfile.ZipInfo, spec: TensorSpec, where: str
-) -> _Member:
-    with zf.open(info) as f:
-        shape, fortran, dtype = _read_npy_header(f)
-    if dtype.hasobject:
-        raise DataError(f"{where}: member {info.filename!r} holds Python objects, not numbers")
-    batch = check_shape(shape, dtype.name, spec, where)
-    _check_sample_size(shape[1:] if batch else shape, spec, f"{where}: member {info.filename!r}")
-    # The header's shape is only a claim: a member whose data is shorter would be mapped past
-    # the end of the file or allocated whole before the short read shows.
-    data_bytes = math.prod(shape) * dtype.itemsize
-    if data_bytes > info.file_size:
-        raise DataError(
-            f"{where}: member {info.filename!r} claims shape {list(shape)} ({data_bytes:,} bytes "
-            f"of {dtype.name}) but holds only {info.file_size:,} bytes: the file is damaged",
-            hint="write it again with np.savez or np.savez_compressed",
-        )
-    offset = None
-    if info.compress_type == zipfile.ZIP_STORED and not info.flag_bits & 0x1:
-        # Stored bytes are the .npy file verbatim: its data sits after the local zip header
-        # (whose extra field may differ from the central directory's) and the .npy header.
-        raw.seek(info.header_offset)
-        header = struct.unpack("<4s2B4HL2L2H", raw.read(30))
-        raw.seek(info.header_offset + 30 + header[10] + header[11])
-        _read_npy_header(raw)
-        offset = raw.tell()
-        if offset + data_bytes > raw.seek(0, 2):  # the central directory's size may lie too
-            raise DataError(
-                f"{where}: member {info.filename!r} claims shape {list(shape)}, which runs past "
-                "the end of the file: the file is truncated or damaged",
-                hint="write it again with np.savez or np.savez_compressed",
-            )
-    return _Member(
-        spec=spec, info=info, shape=shape, dtype=dtype, fortran=fortran, batch=batch, offset=offset
-    )
-
-
-def _read_npy_header(f: Any) -> tuple[tuple[int, ...], bool, np.dtype]:
-    version = np.lib.format.read_magic(f)
-    if version == (1, 0):
-        return np.lib.format.read_array_header_1_0(f)  # type: ignore[no-any-return]
-    if version == (2, 0):
-        return np.lib.format.read_array_header_2_0(f)  # type: ignore[no-any-return]
-    raise ValueError(f".npy format version {version} is not supported (1.0 and 2.0 are)")
-
-
-def _npz_chunks(path: Path, members: dict[str, _Member], rows: int) -> Iterator[Chunk]:
-    """Walk all members in step, ``rows`` samples at a time."""
-    try:
-        with zipfile.ZipFile(path) as zf:
-            streams = {name: _member_rows(path, zf, m, rows) for name, m in members.items()}
-            while True:
-                chunk = {name: next(stream, None) for name, stream in streams.items()}
-                if any(v is None for v in chunk.values()):
-                    return
-                yield {k: v for k, v in chunk.items() if v is not None}
-    except _ZIP_ERRORS as exc:  # damage past the headers shows only while decompressing
-        raise DataError(
-            f"{path} is damaged: reading its arrays failed: {_first_line(exc)}",
-            hint="write it again with np.savez or np.savez_compressed",
-        ) from exc
-
-
-def _member_rows(path: Path, zf: zipfile.ZipFile, m: _Member, rows: int) -> Iterator[np.ndarray]:
-    if m.batch and m.offset is None and not m.fortran:  # compressed: decompress rows as needed
-        with zf.open(m.info) as f:
-            _read_npy_header(f)
-            row_bytes = m.dtype.itemsize * math.prod(m.shape[1:])
-            for start in range(0, m.shape[0], rows):
-                n = min(rows, m.shape[0] - start)
-                buffer = f.read(n * row_bytes)
-                if len(buffer) != n * row_bytes:
-                    raise DataError(f"{path}: member {m.info.filename!r} is truncated")
-                yield np.frombuffer(buffer, dtype=m.dtype).reshape((n, *m.shape[1:]))
-        return
-    data: np.ndarray
-    if m.offset is not None and 0 not in m.shape:  # np.memmap cannot map zero bytes
-        order: Literal["C", "F"] = "F" if m.fortran else "C"
-        data = np.memmap(path, m.dtype, "r", offset=m.offset, shape=m.shape, order=order)
-    else:  # one sample, an empty array, or compressed Fortran order (rows not contiguous)
-        with zf.open(m.info) as f:
-            data = np.lib.format.read_array(f, allow_pickle=False)
-    if not m.batch:
-        yield data[np.newaxis]
-        return
-    for start in range(0, m.shape[0], rows):
-        yield data[start : start + rows]
-
-
-def _first_line(exc: BaseException) -> str:
-    """``Type: first line`` of an exception, never empty (some carry no message at all)."""
-    name = type(exc).__name__
-    if name == "error":  # zlib.error and its kin say nothing without their module
-        name = f"{type(exc).__module__}.error"
-    lines = str(exc).strip().splitlines()
-    return f"{name}: {lines[0][:200]}" if lines else name
-
-
-def _check_sample_size(shape: tuple[int, ...], spec: TensorSpec, where: str) -> None:
-    if math.prod(shape) > MAX_ELEMENTS:
-        raise DataError(
-            f"{where}: one sample of input {spec.name!r} has shape {list(shape)}, more than the "
-            f"{MAX_ELEMENTS:,} values onnxproof accepts for one input",
-            hint="check the file; a header this large is usually damage, not data",
-        )
-
-
 def _npy_chunk(path: Path, specs: tuple[TensorSpec, ...], where: str) -> Chunk:
     if len(specs) != 1:
         raise DataError(
             f"{where}: a .npy file holds one array, but the model has {len(specs)} inputs: "
-            + _model(specs),
+            + model_text(specs),
             hint="save a .npz with one array per input name: np.savez(path, name=array, ...)",
         )
     _check_file(path, "data file")
@@ -526,11 +349,11 @@ def _npy_chunk(path: Path, specs: tuple[TensorSpec, ...], where: str) -> Chunk:
         array = np.load(path, mmap_mode="r", allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
         raise DataError(
-            f"{where} is not a readable .npy file: {_first_line(exc)}",
+            f"{where} is not a readable .npy file: {first_line(exc)}",
             hint="write it again with np.save; object arrays are refused",
         ) from exc
     chunk = _named_chunk({specs[0].name: array}, specs, where)
-    _check_sample_size(chunk[specs[0].name].shape[1:], specs[0], where)
+    check_sample_size(chunk[specs[0].name].shape[1:], specs[0], where)
     return chunk
 
 
@@ -559,12 +382,12 @@ def _open_pt(path: Path, specs: tuple[TensorSpec, ...]) -> tuple[int | None, Ite
             obj = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:
             raise DataError(
-                f"{path} could not be read by torch.load(weights_only=True): {_first_line(exc)}",
+                f"{path} could not be read by torch.load(weights_only=True): {first_line(exc)}",
                 hint="save only tensors, dicts and lists (torch.save({'x': tensor}, path))",
             ) from exc
     where = str(path)
     if isinstance(obj, Mapping):
-        _check_names(obj, specs, where)
+        check_names(obj, specs, where)
         chunk = _named_chunk(obj, specs, where)
         return _samples(chunk), [chunk]
     if isinstance(obj, (list, tuple)):
@@ -622,7 +445,7 @@ def _open_dir(
             elif file.suffix.lower() == ".parquet":
                 yield from _parquet_chunks(file, specs)
             else:
-                yield from _npz_chunks(file, _npz_plan(file, specs, where)[1], rows)
+                yield from npz_chunks(file, npz_plan(file, specs, where)[1], rows)
 
     desc = f"{path.name}/ ({len(arrays)} array files, {len(specs)} input(s))"
     return DataSource(description=desc, samples=None), chunks()

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from onnxproof.data._npz import npz_chunks, npz_plan
 from onnxproof.data._validate import Chunk
 from onnxproof.data.files import (
     ARRAY_SUFFIXES,
@@ -24,8 +25,6 @@ from onnxproof.data.files import (
     _check_file,
     _no_samples,
     _npy_chunk,
-    _npz_chunks,
-    _npz_plan,
     _parquet_chunks,
     folder_files,
 )
@@ -181,7 +180,7 @@ def _rows(chunk: Chunk) -> int:
 def _shard(path: Path, specs: tuple[TensorSpec, ...]) -> Shard:
     where, suffix = str(path), path.suffix.lower()
     if suffix == ".npz":
-        total, members = _npz_plan(path, specs, where)
+        total, members = npz_plan(path, specs, where)
         shape = tuple(
             members[s.name].shape[1:] if members[s.name].batch else members[s.name].shape
             for s in specs
@@ -208,9 +207,9 @@ def _shard_rows(
         chunk = _npy_chunk(path, specs, shard.path)
         yield {k: np.array(v[start:stop]) for k, v in chunk.items()}
         return
-    members = _npz_plan(path, specs, shard.path)[1]
+    members = npz_plan(path, specs, shard.path)[1]
     first = 0
-    for chunk in _npz_chunks(path, members, _READ_ROWS):
+    for chunk in npz_chunks(path, members, _READ_ROWS):
         n = _rows(chunk)
         lo, hi = max(start, first), min(stop, first + n)
         if lo < hi:
