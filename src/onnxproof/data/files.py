@@ -20,7 +20,6 @@ Each yielded batch is a fresh array (a copy), never a view into a mapped file.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from onnxproof._paths import file_problem
+from onnxproof.data._batching import batch_rows, batch_segments, no_samples
 from onnxproof.data._npz import check_sample_size, first_line, npz_chunks, npz_plan
 from onnxproof.data._validate import Chunk, check_names, check_shape, model_text
 from onnxproof.data.images import IMAGE_SUFFIXES, ImageSpec, image_loader
@@ -69,7 +69,7 @@ def open_data(
     path = Path(path)
     if not path.is_dir():
         _check_file(path, "data path")
-    rows, _ = _batch_rows(specs, batch_size, max_samples)
+    rows, _ = batch_rows(specs, batch_size, max_samples)
     suffix = path.suffix.lower()
     chunks: Iterable[Chunk]
     total: int | None
@@ -93,7 +93,7 @@ def open_data(
                 hint=f"supported: {SUPPORTED}",
             )
         if total == 0:
-            raise _no_samples(str(path))
+            raise no_samples(str(path))
         count = "unknown number of samples" if total is None else f"{total} samples"
         plural = "s" if len(specs) != 1 else ""
         source = DataSource(
@@ -130,7 +130,7 @@ def probe(
     try:
         next(batches)
     except StopIteration:  # _rebatch raises on an empty source; kept for safety
-        raise _no_samples(str(path)) from None
+        raise no_samples(str(path)) from None
     finally:
         close = getattr(batches, "close", None)
         if close is not None:
@@ -151,7 +151,7 @@ def iter_batches(
     a batch or a single sample by the rank rule (module docstring); batches are re-cut to
     ``batch_size``. Problems raise DataError while iterating, naming the item's index.
     """
-    _batch_rows(specs, batch_size, max_samples)
+    batch_rows(specs, batch_size, max_samples)
     chunks = (_item_chunk(item, specs, f"item {i}") for i, item in enumerate(items))
     return _rebatch(
         chunks, specs, batch_size=batch_size, max_samples=max_samples, where="the iterable"
@@ -170,42 +170,6 @@ def _check_file(path: Path, what: str) -> None:
         raise DataError(
             f"{what} {str(path)!r} is empty (0 bytes)", hint=f"give one of: {SUPPORTED}"
         )
-
-
-def _no_samples(where: str) -> DataError:
-    return DataError(
-        f"{where} holds no samples: there is nothing to verify",
-        hint="give data with at least one sample, or leave the data out to verify on "
-        "generated inputs",
-    )
-
-
-def _batch_rows(
-    specs: tuple[TensorSpec, ...], batch_size: int, max_samples: int | None
-) -> tuple[int, bool]:
-    """Samples per batch, and whether that count is fixed by a static axis 0 in the specs."""
-    if batch_size < 1:
-        raise DataError(f"batch size {batch_size} is below 1")
-    if max_samples is not None and max_samples < 1:
-        raise DataError(
-            f"max samples {max_samples} is below 1: there would be nothing to verify",
-            hint="give --max-samples 1 or more, or leave it out to use every sample",
-        )
-    for spec in specs:
-        if not spec.dims:
-            raise DataError(
-                f"input {spec} is a scalar: it has no batch axis to stream data along",
-                hint="verify scalar-input models on synthetic data instead",
-            )
-    static = {s.dims[0].size for s in specs if not s.dims[0].dynamic}
-    if len(static) > 1:
-        raise DataError(
-            f"inputs have different static batch sizes {sorted(static)}: " + model_text(specs),
-            hint="export with a shared dynamic batch dim (e.g. batch) to verify on a dataset",
-        )
-    if static:
-        return static.pop(), True
-    return batch_size, False
 
 
 def _to_batch(value: Any, spec: TensorSpec, where: str) -> np.ndarray:
@@ -288,42 +252,25 @@ def _rebatch(
     max_samples: int | None,
     where: str,
 ) -> Iterator[Chunk]:
-    rows, fixed = _batch_rows(specs, batch_size, max_samples)
-    if fixed and rows != batch_size:
-        log.info("batches have %d samples: the model's batch axis is static", rows)
-    limit = math.inf if max_samples is None else max_samples
-    pending: list[Chunk] = []
-    count = emitted = 0
+    """The chunks cut into batches (``batch_segments``): a chunk is held only until its last
+    samples are in a batch."""
+    held: dict[int, Chunk] = {}
 
-    def emit() -> Chunk:
-        if fixed and count != rows:
-            raise DataError(
-                f"a batch of {count} samples is left over, but the model's batch axis is static "
-                f"at {rows}: " + model_text(specs),
-                hint=f"use a multiple of {rows} samples (or of --max-samples), or export the "
-                "model with a dynamic batch dim",
-            )
+    def pieces() -> Iterator[tuple[int, tuple[tuple[int, ...], ...]]]:
+        for index, chunk in enumerate(chunks):
+            held[index] = chunk
+            yield _samples(chunk), tuple(chunk[s.name].shape[1:] for s in specs)
+
+    cut = batch_segments(
+        pieces(), specs, batch_size=batch_size, max_samples=max_samples, where=where
+    )
+    for segments in cut:
         # concatenate always copies into a plain ndarray: a batch never pins a mapped file
-        return {s.name: np.concatenate([p[s.name] for p in pending]) for s in specs}
-
-    for chunk in chunks:
-        n, start = _samples(chunk), 0
-        while start < n and emitted + count < limit:
-            if pending and any(pending[0][k].shape[1:] != v.shape[1:] for k, v in chunk.items()):
-                yield emit()  # a dynamic dim changed size: samples of two shapes cannot stack
-                emitted, pending, count = emitted + count, [], 0
-            take = int(min(n - start, rows - count, limit - emitted - count))
-            pending.append({k: v[start : start + take] for k, v in chunk.items()})
-            count, start = count + take, start + take
-            if count == rows:
-                yield emit()
-                emitted, pending, count = emitted + count, [], 0
-        if emitted + count >= limit:
-            break
-    if pending:
-        yield emit()
-    elif not emitted:
-        raise _no_samples(where)
+        yield {
+            s.name: np.concatenate([held[i][s.name][a:b] for i, a, b in segments]) for s in specs
+        }
+        for index in [i for i in held if i < segments[-1][0]]:
+            del held[index]
 
 
 # --- formats --------------------------------------------------------------------------------

@@ -17,13 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
+from onnxproof.data._batching import batch_segments
 from onnxproof.data._npz import npz_chunks, npz_plan
 from onnxproof.data._validate import Chunk
 from onnxproof.data.files import (
     ARRAY_SUFFIXES,
-    _batch_rows,
     _check_file,
-    _no_samples,
     _npy_chunk,
     _parquet_chunks,
     folder_files,
@@ -226,43 +225,16 @@ def _cut(
     max_samples: int | None,
     where: str,
 ) -> tuple[PlannedBatch, ...]:
-    """The batches ``files._rebatch`` would make from these shards, as segments."""
-    rows, fixed = _batch_rows(specs, batch_size, max_samples)
-    limit = math.inf if max_samples is None else max_samples
+    """The batches the file reader makes from these shards (``batch_segments``), as segments."""
+    pieces = ((shard.samples, shard.shape) for shard in shards)
     batches: list[PlannedBatch] = []
-    pending: list[Segment] = []
-    count = emitted = 0
-
-    def emit() -> None:
-        if fixed and count != rows:
-            raise DataError(
-                f"a batch of {count} samples is left over, but the model's batch axis is static "
-                f"at {rows}",
-                hint=f"use a multiple of {rows} samples (or of --max-samples), or export the "
-                "model with a dynamic batch dim",
-            )
+    first = 0
+    cut = batch_segments(pieces, specs, batch_size=batch_size, max_samples=max_samples, where=where)
+    for segments in cut:
+        size = sum(stop - start for _, start, stop in segments)
+        parts = tuple(Segment(shard=i, start=start, stop=stop) for i, start, stop in segments)
         batches.append(
-            PlannedBatch(
-                batch_id=len(batches), first_index=emitted, size=count, segments=tuple(pending)
-            )
+            PlannedBatch(batch_id=len(batches), first_index=first, size=size, segments=parts)
         )
-
-    for index, shard in enumerate(shards):
-        start = 0
-        while start < shard.samples and emitted + count < limit:
-            if pending and shard.shape != shards[pending[0].shard].shape:
-                emit()  # a dynamic dim changed size: samples of two shapes cannot stack
-                emitted, pending, count = emitted + count, [], 0
-            take = int(min(shard.samples - start, rows - count, limit - emitted - count))
-            pending.append(Segment(shard=index, start=start, stop=start + take))
-            count, start = count + take, start + take
-            if count == rows:
-                emit()
-                emitted, pending, count = emitted + count, [], 0
-        if emitted + count >= limit:
-            break
-    if pending:
-        emit()
-    elif not emitted:
-        raise _no_samples(where)
+        first += size
     return tuple(batches)
