@@ -93,6 +93,14 @@ def test_parquet_errors_name_the_problem(tmp_path: Path) -> None:
     pq.write_table(pa.table({"x": x64, "ids": [0, 1]}), tmp_path / "d.parquet")
     with pytest.raises(DataError, match="float64"):
         list(open_data(tmp_path / "d.parquet", SEQ)[1])
+    # A damaged data page (the footer intact) is damage, not an internal error.
+    one = parse_input_specs(["x:float32[batch]"])
+    pq.write_table(pa.table({"x": np.arange(4000, dtype=np.float32)}), tmp_path / "e.parquet")
+    damaged = bytearray((tmp_path / "e.parquet").read_bytes())
+    damaged[4:20] = b"\xff" * 16  # the first page's header, just after the magic bytes
+    (tmp_path / "e.parquet").write_bytes(bytes(damaged))
+    with pytest.raises(DataError, match="is damaged: reading its rows failed"):
+        list(open_data(tmp_path / "e.parquet", one)[1])
 
 
 def test_images_and_pickles_cannot_be_sharded(tmp_path: Path) -> None:

@@ -65,6 +65,7 @@ def test_a_model_and_its_file_make_eager_pytorch_the_reference(cli, outlier, tmp
         (("--gate", "top1"), "is not NAME=VALUE"),
         (("--variant", "int4"), "unknown variant(s) ['int4']"),
         (("--calib-data", "{data}"), "--calib-data needs --data"),
+        (("--data", "{data}", "--calib-data", "{data}"), "--calib-data and --data are the same"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(cli, outlier, tmp_path, args, message):
@@ -81,6 +82,35 @@ def test_top1_without_a_task_and_data_of_the_wrong_shape_exit_2(cli, outlier, tm
     wrong = tmp_path / "wrong.npz"
     np.savez(wrong, x=np.zeros((8, 5), np.float32))
     result = cli("optimize", str(outlier.path), "--data", str(wrong), "-o", str(tmp_path / "o"))
-    assert result.exit_code == 2 and "x" in result.stderr
+    assert result.exit_code == 2 and "'x'" in result.stderr and "[8, 5]" in result.stderr
     result = cli("optimize", str(tmp_path / "missing.onnx"))
     assert result.exit_code == 2 and "missing.onnx" in result.stderr
+
+
+def test_an_output_folder_that_cannot_be_made_exits_2_before_any_variant(cli, outlier, tmp_path):
+    blocker = tmp_path / "afile"
+    blocker.write_text("not a folder")
+    result = cli("optimize", str(outlier.path), "--variant", "slim", "-o", str(blocker / "out"))
+    assert result.exit_code == 2, result.stderr
+    assert "cannot write the variants to" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_classification_on_an_output_without_a_class_axis_exits_2(cli, tmp_path):
+    """top-1 needs [batch, classes]: a [batch] output is the user's option, not a variant's
+    failure (nor an internal error)."""
+    import torch
+
+    import onnxproof
+
+    class Score(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x.sum(dim=1)
+
+    path = tmp_path / "score.onnx"
+    onnxproof.export(Score(), inputs=["x:float32[batch,4]"], output=path)
+    result = cli(
+        "optimize", str(path), "--variant", "slim", "--task", "classification",
+        "-o", str(tmp_path / "out"),
+    )  # fmt: skip
+    assert result.exit_code == 2, result.stdout + result.stderr
+    assert "needs a class axis after the batch" in result.stderr

@@ -167,3 +167,28 @@ def test_without_a_model_the_float_file_is_the_reference_and_synthetic_inputs_ar
     assert all(v.verdict == "pass" for v in report.variants)
     gates = {c.metric for v in report.variants for c in v.gate}
     assert {"cosine", "rel_l2"} <= gates  # no task: the preset's cosine and rel-L2
+
+
+def test_without_an_output_folder_a_passing_variant_still_passes(outlier):
+    """The verdict is the gate's, whether or not a folder was given to write to."""
+    options = OptimizeOptions(variants=("slim",), latency_budget_s=0.02)
+    report = onnxproof.optimize(None, outlier.path, options=options)
+    assert report.variants[0].verdict == "pass" and report.variants[0].written is None
+    assert report.status == "pass" and report.best == "slim"
+
+
+def test_a_variant_with_nothing_compared_never_passes(outlier, tmp_path):
+    from onnxproof import runtimes
+    from onnxproof.optimizing import Samples, optimize_file
+    from onnxproof.specs import parse_input_specs
+
+    specs = parse_input_specs(["x:float32[batch,16]"])
+    options = OptimizeOptions(variants=("slim",), output_dir=tmp_path / "out", latency_budget_s=0.0)
+    with runtimes.get("ort-cpu").load(str(outlier.path)) as reference:
+        report = optimize_file(
+            outlier.path, reference, specs, Samples([], [], "nothing"), options,
+            model=None, reference_label="the float file",
+        )  # fmt: skip
+    variant = report.variants[0]
+    assert variant.verdict == "fail" and any(c.metric == "ran" for c in variant.gate)
+    assert report.status == "fail" and not list((tmp_path / "out").glob("*.onnx"))

@@ -7,6 +7,8 @@ from typing import Any, TypeVar
 
 import click
 
+from onnxproof.engines import ENGINES
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 EXPORTERS = ("auto", "dynamo", "torchscript")
@@ -227,7 +229,7 @@ def data_options(func: F) -> F:
             ),
             click.option(
                 "--engine",
-                type=click.Choice(["local", "ray"]),
+                type=click.Choice(ENGINES),
                 default="local",
                 show_default=True,
                 help="Compare the data here, or on a Ray cluster (pip install 'onnxproof[ray]').",

@@ -7,13 +7,14 @@ import sys
 import click
 
 from onnxproof.cli._common import Sink, common_options, handle_errors
+from onnxproof.engines import ENGINES
 
 
 @click.command()
 @click.argument("zoo", type=click.Path())
 @click.option(
     "--engine",
-    type=click.Choice(["local", "ray"]),
+    type=click.Choice(ENGINES),
     default="local",
     show_default=True,
     help="local: a pool of processes here; ray: one Ray task per model (pip install 'onnxproof[ray]').",

@@ -9,6 +9,7 @@ the column's value type must be the input's dtype. pyarrow is optional: it comes
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -61,7 +62,8 @@ def parquet_sample_shape(path: Path, names: tuple[str, ...]) -> tuple[tuple[int,
     pf = _open(path)
     if not pf.metadata.num_rows:
         return tuple(() for _ in names)
-    first = next(pf.iter_batches(batch_size=1, columns=list(names)))
+    with _damage(path):
+        first = next(pf.iter_batches(batch_size=1, columns=list(names)))
     return tuple(column_array(first.column(n), f"{path} column {n!r}").shape[1:] for n in names)
 
 
@@ -77,12 +79,28 @@ def parquet_chunks(
         rows = pf.metadata.row_group(group).num_rows
         lo, hi = max(start, first), min(stop, first + rows)
         if lo < hi:
-            table = pf.read_row_group(group, columns=list(names))
+            with _damage(path):
+                table = pf.read_row_group(group, columns=list(names))
             table = table.slice(lo - first, hi - lo)
             yield {n: column_array(table.column(n), f"{path} column {n!r}") for n in names}
         first += rows
         if first >= stop:
             return
+
+
+@contextlib.contextmanager
+def _damage(path: Path) -> Iterator[None]:
+    """A data page that does not decode (the footer did) is damage in the file: a DataError."""
+    try:
+        yield
+    except DataError:
+        raise
+    except Exception as exc:
+        raise DataError(
+            f"{path} is damaged: reading its rows failed: {type(exc).__name__}: "
+            f"{str(exc).splitlines()[0][:200] if str(exc) else ''}",
+            hint="write it again with pyarrow.parquet.write_table",
+        ) from exc
 
 
 def column_array(column: Any, where: str) -> np.ndarray:

@@ -1,5 +1,6 @@
-"""Engines that compare a dataset on both sides: ``local`` (this process, the default) and
-``ray`` (batches spread over the actors of a Ray cluster).
+"""Engines that compare a dataset on both sides: ``local`` (this process, the default:
+``verification.dataset.verify_dataset``) and ``ray`` (batches spread over the actors of a Ray
+cluster), and sweeps of models likewise.
 
 Both build per-batch statistics with ``verification.dataset.compare_batch`` and merge them with
 one ``DatasetTally`` in batch order, so their reports agree figure for figure. Ray is imported

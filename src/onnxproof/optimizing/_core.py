@@ -3,8 +3,8 @@ it kept in float, and write only the variants that pass their gate."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
+import math
 import os
 import shutil
 import tempfile
@@ -16,7 +16,7 @@ import numpy as np
 import onnx
 
 from onnxproof import runtimes
-from onnxproof.errors import UsageError
+from onnxproof.errors import OnnxproofError, UsageError
 from onnxproof.optimizing._build import CALIBRATION_METHODS, EXCLUDABLE, VARIANTS, Built, build
 from onnxproof.optimizing._data import Samples
 from onnxproof.optimizing._drift import node_drift
@@ -136,6 +136,7 @@ def optimize_file(
     from onnxproof import environment
 
     check_options(options)
+    _check_output_dir(options.output_dir)
     path = Path(onnx_path)
     recorded = RecordedReference(reference)
     baseline_bytes = file_bytes(path)
@@ -154,7 +155,7 @@ def optimize_file(
         baseline = _verified(run, path, preset_of("fp32")) if model is not None else None
         results = [_variant(run, name) for name in dict.fromkeys(options.variants)]
         results = [_written(run, r) for r in results]
-    passing = [r for r in results if r.written]
+    passing = [r for r in results if r.verdict == "pass"]
     best = min(passing, key=lambda r: (r.size_bytes or 0, r.p50_ms or 0.0), default=None)
     return OptimizeReport(
         model=model,
@@ -239,6 +240,8 @@ def _round(
     size = file_bytes(built.path)
     try:
         dataset = _verified(run, built.path, preset)
+    except OnnxproofError:
+        raise  # the user's options or data, not this variant
     except Exception as exc:
         return VariantRound(
             round=number,
@@ -249,20 +252,24 @@ def _round(
             notes=built.notes,
         )
     gate = list(judge(dataset, preset, options.task, options.gate))
-    if dataset.errors:
+    if dataset.errors or not dataset.samples or not gate:
+        # A batch that failed to run, or nothing compared at all, is never a pass.
         gate.append(GateCheck(metric="ran", output="*", value=0.0, threshold=1.0, passed=False))
     drift = None
     # fp16 always: its overflow shows only with every value kept in float16 (module _drift).
     if name == "fp16" or not all(c.passed for c in gate):
         drift = _drift(run, name, built)
-    if drift is not None and name == "fp16":
+    if name == "fp16":
+        # Part of fp16's verdict, not only its explanation: without the drift run the overflow
+        # was not looked for, and the check fails rather than pass unseen.
+        overflowed = float(len(drift.overflowed)) if drift is not None else math.inf
         gate.append(
             GateCheck(
                 metric="no-overflow",
                 output="(intermediate values)",
-                value=float(len(drift.overflowed)),
+                value=overflowed,
                 threshold=0.0,
-                passed=not drift.overflowed,
+                passed=drift is not None and not drift.overflowed,
             )
         )
     passed = all(c.passed for c in gate)
@@ -334,6 +341,20 @@ def _p50(path: Path, samples: Samples, options: OptimizeOptions) -> float | None
     return rows[0].p50_ms if rows and rows[0].error is None else None
 
 
+def _check_output_dir(folder: str | Path | None) -> None:
+    """The folder the variants go to, made now: a path that cannot be one fails before any
+    variant is built."""
+    if folder is None:
+        return
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot write the variants to {folder}: {exc.strerror or exc}",
+            hint="give -o a folder that can be created",
+        ) from exc
+
+
 def _written(run: _Run, result: VariantResult) -> VariantResult:
     """A passing variant written (temp file, then rename); a failing one never, and a file left
     at its path by an earlier run is removed, so the folder holds only what passed now."""
@@ -347,8 +368,14 @@ def _written(run: _Run, result: VariantResult) -> VariantResult:
     if result.verdict != "pass":
         if target.is_file():
             log.info("removing %s: the variant failed its gate in this run", target)
-            with contextlib.suppress(OSError):
+            try:
                 target.unlink()
+            except OSError as exc:
+                raise UsageError(
+                    f"{target} is left from an earlier run and could not be removed ({exc}); "
+                    "the variant failed its gate in this run",
+                    hint="remove it by hand, or write to another folder with -o",
+                ) from exc
         return result
     source = run.built[(result.name, result.rounds[-1].round)]
     written = atomic_write(target, lambda tmp: shutil.copyfile(source, tmp))

@@ -132,6 +132,13 @@ def _samples(
     batches, source = _batches(data, specs, read)
     if calib_data is None:
         return split(batches, source, read["batch_size"])
+    if isinstance(data, str | Path) and isinstance(calib_data, str | Path):
+        if Path(data).resolve() == Path(calib_data).resolve():
+            raise UsageError(
+                f"--calib-data and --data are the same ({data}): every variant would be judged "
+                "on the samples it was calibrated on",
+                hint="give separate files, or leave --calib-data out to split --data in two",
+            )
     calibration, calib_source = _batches(calib_data, specs, read)
     return apart(calibration, batches, calib_source, source)
 

@@ -275,6 +275,7 @@ def determinism_step(ctx: RunContext, sessions: Sessions) -> None:
 def open_data_step(ctx: RunContext) -> None:
     """Open the representative data before any expensive work, so bad data fails fast."""
     from onnxproof.data.files import ImageSpec, iter_batches, open_data, probe
+    from onnxproof.engines import ENGINES
     from onnxproof.pipeline._generation import GENERATION_TASKS
     from onnxproof.verification.dataset import TASK_TOPK
 
@@ -282,8 +283,8 @@ def open_data_step(ctx: RunContext) -> None:
     tasks = (*TASK_TOPK, *GENERATION_TASKS)
     if options.task is not None and options.task not in tasks:
         raise UsageError(f"unknown task {options.task!r}", hint=f"use one of {', '.join(tasks)}")
-    if options.engine not in ("local", "ray"):
-        raise UsageError(f"unknown engine {options.engine!r}", hint="use local or ray")
+    if options.engine not in ENGINES:
+        raise UsageError(f"unknown engine {options.engine!r}", hint=f"use {' or '.join(ENGINES)}")
     if options.data is None:
         return
     if options.engine == "ray":

@@ -7,9 +7,9 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
 
 from onnxproof._signals import set_activity
+from onnxproof.engines import ENGINES, Engine
 from onnxproof.errors import UsageError
 from onnxproof.results._sweep import ModelSweepResult, SweepReport
 from onnxproof.sweeping._key import cache_key
@@ -18,8 +18,6 @@ from onnxproof.sweeping._zoo import ZooModel, load_zoo
 
 log = logging.getLogger(__name__)
 
-Engine = Literal["local", "ray"]
-ENGINES: tuple[str, ...] = ("local", "ray")
 #: A model's time limit when neither the zoo nor the caller gives one: a hang must end.
 DEFAULT_TIMEOUT = 900.0
 #: The sweep's own summary, beside the models' folders.

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from onnxproof.errors import UsageError
 from onnxproof.results import OutputDatasetMetrics, WorstSample
 from onnxproof.verification.metrics import (
     HISTOGRAM_BINS_PER_DECADE,
@@ -86,7 +87,11 @@ class OutputStats:
         if actual.ndim == 0:
             raise ValueError(f"output {self.name!r} has no batch axis (a scalar)")
         if self.topk and actual.ndim < 2:
-            raise ValueError(f"output {self.name!r}: top-k needs a class axis after the batch")
+            raise UsageError(
+                f"output {self.name!r} has shape {list(actual.shape)}: top-1/top-5 agreement "
+                "(--task classification) needs a class axis after the batch",
+                hint="leave --task out for this model, or give it outputs of [batch, classes]",
+            )
         self._dtype = self._dtype or reference.dtype.name
         n = actual.shape[0]
         self._samples += n
