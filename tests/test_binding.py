@@ -76,3 +76,16 @@ def test_inputs_naming_no_parameter_fill_varargs_in_order() -> None:
     # *past is reached only once every parameter before it is given.
     with pytest.raises(InputSpecError, match="are not parameters of _VarPast.forward"):
         bind_inputs(_VarPast(), ["input_ids", "past.0.key"])
+
+
+class _KwargsModel:
+    def forward(self, input_ids, attention_mask=None, **kwargs):  # type: ignore[no-untyped-def]
+        return input_ids
+
+
+def test_a_name_one_letter_off_a_parameter_is_refused_not_passed_into_kwargs() -> None:
+    """attention_masks would vanish into **kwargs and attention_mask stay None on both sides."""
+    with pytest.raises(InputSpecError, match="did you mean 'attention_mask'"):
+        bind_inputs(_KwargsModel(), ["input_ids", "attention_masks"])
+    extra = bind_inputs(_KwargsModel(), ["input_ids", "pixel_values"])  # no parameter near it
+    assert extra.extras == ("pixel_values",) and extra.var_keyword == "kwargs"

@@ -10,6 +10,7 @@ the one ``Binding`` computed here, so they cannot disagree. Leaf module: no torc
 
 from __future__ import annotations
 
+import difflib
 import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -109,6 +110,16 @@ def bind_inputs(module: Any, names: Sequence[str]) -> Binding:
     # order given, once every parameter before it is given.
     into_varargs = bool(unknown) and any(p.kind is _P.VAR_POSITIONAL for p in parameters)
     into_varargs = into_varargs and all(n in names for n in leading)
+    # A name one letter off a parameter is a typo, not an extra for **kwargs: passed there it
+    # would be ignored on both sides and the parameter left at its default, unverified.
+    typos = {n: difflib.get_close_matches(n, named, n=1, cutoff=0.8) for n in unknown}
+    typos = {n: close for n, close in typos.items() if close}
+    if typos and takes_kwargs:
+        name, close = next(iter(typos.items()))
+        raise InputSpecError(
+            f"input {name!r} is not a parameter of {where}; did you mean {close[0]!r}?",
+            hint=f"name the input {close[0]!r} (inputs bind to parameters by name)",
+        )
     if unknown and not takes_kwargs and not into_varargs:
         raise InputSpecError(
             f"input(s) {unknown} are not parameters of {where}",

@@ -133,3 +133,13 @@ def test_torch_compile_is_a_bench_row_only(tmp_path: Path) -> None:
     onnxproof.export(models.SimpleNet(), inputs=["input:float32[batch,10]"], output=path)
     with pytest.raises(onnxproof.UsageError, match="only an ONNX file was given"):
         onnxproof.bench(None, path, options=BenchOptions(runtimes=("torch-compile",)))
+
+
+def test_torch_compile_binds_inputs_by_the_modules_own_signature() -> None:
+    """The compiled wrapper's forward is (*args, **kwargs); a keyword-only mask must still reach
+    the module as mask= (compiling is lazy: nothing is compiled here)."""
+    from onnxproof.runtimes.torch_compile import TorchCompiledSession
+    from tests import named_models
+
+    session = TorchCompiledSession(named_models.KeywordMask(), ("x", "mask"), ("output",))
+    assert session._binding.positional == ("x",) and session._binding.keywords == ("mask",)

@@ -229,6 +229,9 @@ def test_a_traced_branch_on_a_shape_is_a_warning_and_on_values_an_error(tmp_path
         ("if x.size(1) > self.max_len or len(x) == MAX_BATCH:", True),
         ("y = a if x.dim() == 3 else b", True),
         ("while x.shape[-1] < 8:", True),
+        ("if self.count.item() > x.shape[0]:", False),  # a value read on a module attribute
+        ("if x.size(0) > 1 and self.mask.any():", False),
+        ("if x.shape[0] > self.limits[0]:", False),
     ],
 )
 def test_shape_only_conditions_are_told_apart_by_their_line(source: str, shape_only: bool) -> None:

@@ -40,25 +40,19 @@ def test_skipped_optional_parameter_binds_by_name(tmp_path: Path, exporter: str)
     assert "inferred-padding-mask" in {f.code for f in report.findings}
 
 
-def test_mask_passed_by_position_would_be_caught(tmp_path: Path) -> None:
-    """The planted counterpart: the same file against a reference that ignores the mask fails,
-    so the passes above depend on the mask reaching forward by name."""
-    path = tmp_path / "past.onnx"
-    model = named_models.SkippedPast()
-    onnxproof.export(model, inputs=SKIPPED_PAST, output=path)
+def test_the_mask_reaches_forward_as_the_keyword_it_names(tmp_path: Path) -> None:
+    """Planted: a model that records what reaches attention_mask. Bound by position, the mask
+    would land in past and attention_mask would stay None."""
+    seen: list[object] = []
 
-    class IgnoresMask(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.inner = model
+    class Records(named_models.SkippedPast):
+        def forward(self, input_ids, past=None, attention_mask=None):  # type: ignore[no-untyped-def]
+            seen.append((past is None, attention_mask is not None))
+            return super().forward(input_ids, past=past, attention_mask=attention_mask)
 
-        def forward(
-            self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None
-        ) -> torch.Tensor:
-            return self.inner(input_ids)
-
-    report = onnxproof.verify(IgnoresMask(), path, inputs=SKIPPED_PAST)
-    assert report.status == "fail"
+    report = onnxproof.run(Records(), inputs=SKIPPED_PAST, output=tmp_path / "r.onnx")
+    assert report.status == "pass" and seen
+    assert all(s == (True, True) for s in seen), seen  # export, reference and every case
 
 
 def test_dicts_of_specs_and_of_tensors(tmp_path: Path) -> None:

@@ -104,3 +104,21 @@ def test_the_ray_engine_without_ray_is_exit_2_with_the_install_line(
     assert result.exit_code == 2
     assert "pip install 'onnxproof[ray]'" in result.stderr
     assert not (outdir / "mlp").exists()
+
+
+def test_the_cache_key_follows_the_local_modules_a_model_imports(tmp_path: Path) -> None:
+    (tmp_path / "layers.py").write_text("import torch\nWIDTH = 4\n")
+    (tmp_path / "unrelated.py").write_text("X = 1\n")
+    (tmp_path / "net.py").write_text(
+        "import torch\nfrom layers import WIDTH\n\n"
+        "class Net(torch.nn.Module):\n    def forward(self, x):\n        return x * WIDTH\n"
+    )
+    (tmp_path / "zoo.toml").write_text(
+        '[[model]]\nname = "net"\nmodel = "net.py:Net"\ninputs = ["x:float32[batch,4]"]\n'
+    )
+    (model,) = load_zoo(tmp_path / "zoo.toml").models
+    key = cache_key(model)
+    (tmp_path / "unrelated.py").write_text("X = 2\n")
+    assert cache_key(load_zoo(tmp_path / "zoo.toml").models[0]) == key
+    (tmp_path / "layers.py").write_text("import torch\nWIDTH = 5\n")
+    assert cache_key(load_zoo(tmp_path / "zoo.toml").models[0]) != key

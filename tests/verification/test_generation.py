@@ -203,3 +203,9 @@ def test_uncompared_modules_just_before_the_divergent_one() -> None:
         trail=trail, unmatched_modules=(),
     )  # fmt: skip
     assert uncompared_before(localization) == ("b", "c")
+
+
+@pytest.mark.parametrize("steps", [0, -1, 2.5])
+def test_generation_steps_that_would_compare_nothing_are_refused(steps: object) -> None:
+    with pytest.raises(onnxproof.UsageError, match="generation_steps must be a whole number"):
+        onnxproof.run(_gpt2(), task=WITH_PAST, generation_steps=steps)  # type: ignore[arg-type]

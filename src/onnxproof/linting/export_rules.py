@@ -155,7 +155,10 @@ def _shape_only(source: str) -> bool:
     rest, found = _SHAPE_READ.subn(" 0 ", condition)
     if not found:
         return False
-    for name in re.findall(r"[A-Za-z_][\w.]*", rest):
+    for found_name in re.finditer(r"[A-Za-z_][\w.]*", rest):
+        name, after = found_name.group(), rest[found_name.end() :].lstrip()
+        if after.startswith(("(", "[")):  # a call or an index: self.count.item(), self.mask[0]
+            return False
         if name not in _KEYWORDS and not _CONSTANT_NAME.fullmatch(name):
             return False
     return True

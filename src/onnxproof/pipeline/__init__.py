@@ -20,7 +20,7 @@ from onnxproof.specs import Severity
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from onnxproof.options import RunKeywords, VerifyOptions
+    from onnxproof.options import DataOptions, RunKeywords, VerifyOptions
     from onnxproof.pipeline._context import RunContext
     from onnxproof.results import CheckReport, ExportResult, Finding, RunReport
 
@@ -144,7 +144,7 @@ def run(
     from onnxproof.pipeline._verify import open_data_step
 
     export_options, verify_options, data_options = split_keywords(keywords)
-    _check_cheap(verify_options)  # before the model loads
+    _check_cheap(verify_options, data_options)  # before the model loads
     loaded, specs = prepare(model, example_inputs, inputs, weights)
     ctx = RunContext(loaded, specs, export_options, verify_options, data_options)
     open_data_step(ctx)  # bad data fails before the expensive export
@@ -175,7 +175,7 @@ def verify(
     from onnxproof.pipeline._verify import open_data_step
 
     _, verify_options, data_options = split_keywords(keywords, (VerifyOptions, DataOptions))
-    _check_cheap(verify_options)
+    _check_cheap(verify_options, data_options)
     if data_options.task == "text-generation-with-past":
         raise UsageError(
             "verify checks the file it is given; the decoder's step model (with its cache) is "
@@ -200,14 +200,21 @@ def verify(
     return finish(ctx)
 
 
-def _check_cheap(options: VerifyOptions) -> None:
-    """What can be refused before any work: the seed, a repro folder that is not ours."""
+def _check_cheap(options: VerifyOptions, data: DataOptions | None = None) -> None:
+    """What can be refused before any work: the seed, a repro folder that is not ours, a
+    number of generation steps that would compare nothing."""
     from onnxproof.data.synthetic import check_seed
     from onnxproof.report.repro import check_repro_target
 
     check_seed(options.seed)
     if isinstance(options.repro, str | Path):
         check_repro_target(options.repro)
+    steps = data.generation_steps if data is not None else 1
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise UsageError(
+            f"generation_steps must be a whole number >= 1, not {steps!r}",
+            hint="decode at least one step (the default is 8)",
+        )
 
 
 def verify_file(ctx: RunContext, path: str) -> None:

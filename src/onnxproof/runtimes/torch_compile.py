@@ -9,6 +9,7 @@ compiled model that computes something else cannot look good.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from typing import cast
@@ -16,6 +17,7 @@ from typing import cast
 import numpy as np
 import torch
 
+from onnxproof.binding import bind_inputs
 from onnxproof.runtimes._base import Availability, Session
 from onnxproof.runtimes.torch_eager import TorchEager, TorchSession
 
@@ -33,6 +35,8 @@ class TorchCompiledSession(TorchSession):
     ) -> None:
         compiled = torch.compile(module, dynamic=False)  # an OptimizedModule, still a Module
         super().__init__(cast(torch.nn.Module, compiled), input_names, output_names)
+        # The compiled wrapper's forward is (*args, **kwargs): bind by the module's own.
+        self._binding = bind_inputs(module, input_names)
         self._eager = module
         self._details: dict[str, str] = {"backend": "inductor", "dynamic": "False"}
 
@@ -49,10 +53,14 @@ class TorchCompiledSession(TorchSession):
         worst, agree = 0.0, True
         for name, reference in eager.items():
             actual = compiled[name]
-            if actual.dtype.kind == "f" and reference.dtype.kind == "f":
+            if actual.shape != reference.shape:
+                agree, worst = False, math.inf
+            elif actual.dtype.kind == "f" and reference.dtype.kind == "f":
+                # |a - b| <= atol + rtol * |b|, NaN close only to NaN (the project's convention)
+                close = np.isclose(actual, reference, atol=ATOL, rtol=RTOL, equal_nan=True)
+                agree &= bool(close.all())
                 diff = np.abs(actual.astype(np.float64) - reference)
-                worst = max(worst, float(diff.max(initial=0.0)))
-                agree &= bool(np.all(diff <= ATOL + RTOL * np.abs(reference)))
+                worst = max(worst, float(np.nanmax(diff, initial=0.0)))
             else:
                 agree &= bool(np.array_equal(actual, reference))
         previous = self._details.get("agrees with eager", "yes")

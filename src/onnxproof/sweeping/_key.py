@@ -1,7 +1,9 @@
 """The cache key of a model: a hash of everything its verdict depends on.
 
-The bytes of the files the model is read from (source, weights, data, an hf folder), its input
-specs and options, and the versions of onnxproof and torch. A passing report stored with the same
+The bytes of the files the model is read from (source and the .py files beside it, weights,
+data, an hf folder), its input specs and options, and the versions of onnxproof and of every
+package a verdict depends on (torch, the exporter's onnx and onnxscript, transformers, and the
+runtimes). A passing report stored with the same
 key is still true, so the model need not run again. Versions come from installed metadata, so
 the key never imports torch.
 """
@@ -17,6 +19,11 @@ from onnxproof._version import __version__
 from onnxproof.sweeping._zoo import ZooModel
 
 _CHUNK = 1 << 20
+#: Packages whose upgrade can change a verdict: a passing report made with others is not reused.
+_PACKAGES = (
+    "torch", "onnx", "onnxscript", "onnx-ir", "onnxruntime", "onnxruntime-gpu", "transformers",
+    "openvino", "tract", "numpy",
+)  # fmt: skip
 
 
 def cache_key(model: ZooModel) -> str | None:
@@ -29,7 +36,7 @@ def cache_key(model: ZooModel) -> str | None:
         # The time limit decides whether a run ends, not what a finished run found.
         "options": {k: v for k, v in model.options.items() if k != "timeout"},
         "onnxproof": __version__,
-        "torch": _version("torch"),
+        "versions": {name: _version(name) for name in _PACKAGES},
     }
     digest.update(json.dumps(head, sort_keys=True, default=str).encode())
     for path in _expand(model.files):

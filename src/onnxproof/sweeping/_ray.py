@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from onnxproof.errors import UsageError
+from onnxproof.errors import RuntimeUnavailable, UsageError
 from onnxproof.results._sweep import ModelSweepResult
 from onnxproof.sweeping._task import SweepTask, run_task
 
@@ -26,19 +26,39 @@ def run_ray(
     ray = _import_ray()
     started_here = not ray.is_initialized()
     if started_here:
-        if os.environ.get("RAY_ADDRESS"):
-            ray.init()
-        else:
-            ray.init(num_cpus=max(1, jobs), include_dashboard=False, log_to_driver=False)
+        try:
+            if os.environ.get("RAY_ADDRESS"):
+                ray.init()
+            else:
+                ray.init(num_cpus=max(1, jobs), include_dashboard=False, log_to_driver=False)
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            raise RuntimeUnavailable(
+                f"Ray could not start or connect: {str(exc).strip().splitlines()[0][:200]}",
+                hint="check RAY_ADDRESS (or unset it to start Ray here), or use --engine local",
+            ) from exc
     # No retries: a model that crashes its worker is a result, not something to run twice.
     remote = ray.remote(num_cpus=1, max_retries=0)(run_task)
     pending: list[Any] = [remote.remote(task) for task in tasks]
+    task_of = dict(zip(pending, tasks, strict=True))
     results: list[ModelSweepResult] = []
     try:
         while pending:
             done, pending = ray.wait(pending, num_returns=1)
             for ref in done:
-                result: ModelSweepResult = ray.get(ref)
+                try:
+                    result: ModelSweepResult = ray.get(ref)
+                except ray.exceptions.RayError as exc:
+                    # The Ray worker itself died (out of memory, a lost node): a row, like a
+                    # crash of the model's own process, and the other models go on.
+                    task = task_of[ref]
+                    why = str(exc).strip().splitlines()[0][:200] if str(exc) else type(exc).__name__
+                    result = ModelSweepResult(
+                        name=task.name,
+                        model=task.model,
+                        verdict="crashed",
+                        detail=f"its Ray worker failed: {type(exc).__name__}: {why}",
+                        key=task.key,
+                    )
                 results.append(result)
                 if on_result is not None:
                     on_result(result)

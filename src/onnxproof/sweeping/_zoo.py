@@ -8,6 +8,7 @@ and the key, so a zoo never half-runs.
 
 from __future__ import annotations
 
+import ast
 import math
 import os
 import re
@@ -278,7 +279,8 @@ def _reference(reference: str, folder: Path, where: str) -> tuple[str, tuple[Pat
     if where_part.endswith(".py") or "/" in where_part or "\\" in where_part:
         path = folder / where_part
         _require(path, where)
-        return f"{path}:{attribute}", (path,)
+        # The local modules it imports too (layers.py, a utils/ package beside it), transitively.
+        return f"{path}:{attribute}", (path, *_local_imports(path))
     return reference, None  # a module on the path: imported by the run, its files unknown here
 
 
@@ -288,3 +290,33 @@ def _require(path: Path, where: str) -> None:
             f"{where}: key 'model': {path} does not exist",
             hint="paths are relative to the zoo file",
         )
+
+
+def _local_imports(source: Path) -> tuple[Path, ...]:
+    """The .py files beside ``source`` that it imports, and those they import, in a stable
+    order. A file that does not parse is left to the run to report."""
+    folder, seen, todo = source.parent, {source}, [source]
+    while todo:
+        try:
+            tree = ast.parse(todo.pop().read_text(encoding="utf-8"))
+        except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                heads = [alias.name.split(".")[0] for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                heads = [(node.module or "").split(".")[0]] if node.module else []
+                if node.level and not node.module:
+                    heads = [alias.name for alias in node.names]
+            else:
+                continue
+            for head in heads:
+                module, package = folder / f"{head}.py", folder / head
+                found = [module] if module.is_file() else []
+                if package.is_dir():
+                    found += sorted(package.rglob("*.py"))
+                for path in found:
+                    if path not in seen:
+                        seen.add(path)
+                        todo.append(path)
+    return tuple(sorted(seen - {source}))
