@@ -118,7 +118,7 @@ def _draw_array(
     spec: TensorSpec, shape: tuple[int, ...], draw: str, rng: np.random.Generator
 ) -> np.ndarray:
     if spec.role is not None:
-        dtype = np.dtype(spec.dtype) if spec.dtype != "bfloat16" else _numpy_float(spec.dtype)
+        dtype = np.dtype(spec.dtype) if spec.dtype != "bfloat16" else numpy_dtype(spec.dtype)
         return role_array(spec, shape, dtype, rng)
     if spec.dtype == "bool":
         # a comparison on a rank-0 array gives a NumPy scalar; keep it an array of shape ()
@@ -131,7 +131,7 @@ def _draw_array(
         values = rng.integers(low_int, high_int, size=shape, endpoint=True)
         return np.asarray(values).astype(spec.dtype)  # in range: the spec checked the bounds
     # arithmetic on a rank-0 array gives a NumPy scalar: np.asarray keeps it an array
-    return np.asarray(_float_draw(spec, shape, draw, rng)).astype(_numpy_float(spec.dtype))
+    return np.asarray(_float_draw(spec, shape, draw, rng)).astype(numpy_dtype(spec.dtype))
 
 
 def _float_draw(
@@ -151,7 +151,8 @@ def _float_draw(
     return rng.standard_normal(size=shape)
 
 
-def _numpy_float(dtype: str) -> np.dtype:
+def numpy_dtype(dtype: str) -> np.dtype:
+    """The NumPy dtype of a dtype name, bfloat16 (ml_dtypes' type) included."""
     if dtype == "bfloat16":
         import ml_dtypes
 

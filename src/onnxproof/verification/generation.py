@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from onnxproof.data.synthetic import numpy_dtype
 from onnxproof.results import GenerationStep, Localization
 from onnxproof.runtimes import Session
 from onnxproof.verification.metrics import compare
@@ -53,7 +54,7 @@ def greedy_decode(
 ) -> Decoding:
     """``steps`` tokens chosen by argmax, the prompt fed at step 0 with an empty past."""
     batch = prompt.shape[0]
-    empty = np.zeros((batch, layout.heads, 0, layout.head_dim), dtype=np.dtype(layout.dtype))
+    empty = np.zeros((batch, layout.heads, 0, layout.head_dim), dtype=numpy_dtype(layout.dtype))
     past = {name: empty for name in layout.past_names}
     ids = prompt
     seen = 0
