@@ -110,6 +110,7 @@ def verify_dataset_ray(
     workers: int | None = None,
     address: str | None = None,
     progress: Callable[[int], None] | None = None,
+    plan: ShardPlan | None = None,
 ) -> DatasetOutcome:
     """Compare ``data`` (a .npy/.npz/.parquet file or a folder of them) on ``workers`` Ray actors.
 
@@ -121,7 +122,8 @@ def verify_dataset_ray(
     if workers is not None and workers < 1:
         raise UsageError(f"--workers {workers} is below 1", hint="give --workers 1 or more")
     ray = import_ray()
-    plan = plan_shards(data, specs, batch_size=batch_size, max_samples=max_samples)
+    if plan is None:  # ``prepare`` made it already when the pipeline runs this
+        plan = plan_shards(data, specs, batch_size=batch_size, max_samples=max_samples)
     start = time.perf_counter()
     started_here = _init(ray, address, workers or os.cpu_count() or 1)
     try:

@@ -293,7 +293,7 @@ def open_data_step(ctx: RunContext) -> None:
         plan = prepare(
             options.data, ctx.specs, batch_size=options.batch_size, max_samples=options.max_samples
         )
-        ctx.data_batches = (plan.description, plan.samples, None)
+        ctx.data_batches = (plan.description, plan.samples, plan)
     elif isinstance(options.data, str | Path):
         image_spec = ImageSpec.parse(options.image_spec) if options.image_spec else None
         # The first batch read now: empty or damaged data is exit 2 before any export.
@@ -338,8 +338,8 @@ def data_step(ctx: RunContext, sessions: Sessions) -> None:
             report_progress(samples, total)
 
     with ctx.timed("data", "verifying the data"):
-        if batches is None:  # the Ray engine: workers read the data themselves
-            ctx.dataset = _ray_dataset(ctx, primary.name, progress)
+        if ctx.data_options.engine == "ray":  # the workers read the data themselves
+            ctx.dataset = _ray_dataset(ctx, batches, primary.name, progress)
         else:
             ctx.dataset = verify_dataset(
                 sessions.reference,
@@ -360,8 +360,9 @@ def data_step(ctx: RunContext, sessions: Sessions) -> None:
         ctx.record("data", "pass" if report.passed else "fail")
 
 
-def _ray_dataset(ctx: RunContext, runtime: str, progress: Any) -> Any:
-    """The data compared on Ray's workers, each rebuilding the model and opening the file."""
+def _ray_dataset(ctx: RunContext, plan: Any, runtime: str, progress: Any) -> Any:
+    """The data compared on Ray's workers (the shard plan made before the export), each
+    rebuilding the model and opening the file."""
     from onnxproof.engines.ray import recipe_for, verify_dataset_ray
 
     options, info = ctx.data_options, ctx.check.info if ctx.check else None
@@ -370,6 +371,7 @@ def _ray_dataset(ctx: RunContext, runtime: str, progress: Any) -> Any:
         model=recipe_for(ctx.loaded),
         onnx_path=ctx.onnx_path,
         data=options.data,
+        plan=plan,
         specs=ctx.specs,
         output_names=tuple(t.name for t in info.outputs) if info else (),
         policy=ctx.policy,
