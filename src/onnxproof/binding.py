@@ -38,6 +38,10 @@ class Binding:
     var_keyword: str | None = None
     #: True when the inputs were matched to parameters by name.
     by_name: bool = False
+    #: The forward's ``*args`` name when the last positional inputs fill it ...
+    var_positional: str | None = None
+    #: ... and how many of ``positional`` are named parameters before it.
+    named_positional: int | None = None
 
     @property
     def order(self) -> tuple[str, ...]:
@@ -143,7 +147,11 @@ def bind_inputs(module: Any, names: Sequence[str]) -> Binding:
         if parameter.kind is not _P.POSITIONAL_OR_KEYWORD or parameter.name not in given:
             break
         positional.append(parameter.name)
+    var_positional = None
+    named_positional = None
     if into_varargs:
+        var_positional = next(p.name for p in parameters if p.kind is _P.VAR_POSITIONAL)
+        named_positional = len(positional)
         positional += unknown
         unknown = []
     keywords = [n for n in named if n in given and n not in positional]
@@ -154,6 +162,8 @@ def bind_inputs(module: Any, names: Sequence[str]) -> Binding:
         extras=tuple(extras),
         var_keyword=var_keyword if extras else None,
         by_name=True,
+        var_positional=var_positional,
+        named_positional=named_positional,
     )
 
 

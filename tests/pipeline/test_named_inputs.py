@@ -121,3 +121,20 @@ def test_cli_unknown_name_is_exit_2(cli, tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "msk" in result.stderr and "(x, mask)" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+class _VarArgs(torch.nn.Module):
+    def forward(self, x: torch.Tensor, *rest: torch.Tensor) -> torch.Tensor:
+        out = x
+        for extra in rest:
+            out = out + extra
+        return out
+
+
+def test_inputs_filling_star_args_export_with_dynamo_and_dynamic_dims(tmp_path: Path) -> None:
+    """dynamic_shapes for *rest is one tuple under its name: dynamo exports it, no fallback."""
+    specs = ["x:float32[batch,4]", "a:float32[batch,4]", "b:float32[batch,4]"]
+    report = onnxproof.run(_VarArgs(), inputs=specs, output=tmp_path / "v.onnx")
+    assert report.status == "pass"
+    assert report.export is not None and report.export.exporter == "dynamo"
+    assert "export-fallback" not in {f.code for f in report.findings}

@@ -23,7 +23,8 @@ def dynamic_shapes_by_name(
     specs: tuple[TensorSpec, ...], binding: Binding
 ) -> dict[str, Any] | None:
     """``dynamic_shapes`` for ``torch.export`` keyed by parameter name; inputs passed into
-    ``**kwargs`` sit under that parameter's name. None when no dim is dynamic."""
+    ``*args`` are a tuple under its name, those passed into ``**kwargs`` a dict under its name.
+    None when no dim is dynamic."""
     dims: dict[str, Any] = {}
     shapes: dict[str, Any] = {}
     for spec in specs:
@@ -34,7 +35,13 @@ def dynamic_shapes_by_name(
         shapes[spec.name] = axes or None
     if not dims:
         return None
-    result = {n: shapes[n] for n in binding.positional + binding.keywords}
+    named = binding.positional
+    if binding.var_positional is not None and binding.named_positional is not None:
+        named = binding.positional[: binding.named_positional]
+    result: dict[str, Any] = {n: shapes[n] for n in named + binding.keywords}
+    if binding.var_positional is not None:  # *args takes its shapes as one tuple, in order
+        rest = binding.positional[len(named) :]
+        result[binding.var_positional] = tuple(shapes[n] for n in rest)
     if binding.extras and binding.var_keyword is not None:
         result[binding.var_keyword] = {n: shapes[n] for n in binding.extras}
     return result
