@@ -71,6 +71,10 @@ def load_folder(reference: str) -> Any:
     return model
 
 
+#: Where ``without_cache`` keeps what it changed, on the model instance itself.
+_SAVED = "_onnxproof_cache_state"
+
+
 def without_cache(model: Any) -> None:
     """Export without the key/value cache: a cache changes the graph's inputs and outputs.
 
@@ -78,6 +82,12 @@ def without_cache(model: Any) -> None:
     still return a cache), so the forward is bound with ``use_cache=False`` where it takes it.
     """
     config = getattr(model, "config", None)
+    if _SAVED not in model.__dict__:  # the caller's state, put back by ``restore_cache``
+        model.__dict__[_SAVED] = (
+            getattr(config, "use_cache", None) if config is not None else None,
+            "forward" in model.__dict__,
+            model.__dict__.get("forward"),
+        )
     if config is not None and getattr(config, "use_cache", False):
         config.use_cache = False
     forward = type(model).forward
@@ -85,6 +95,21 @@ def without_cache(model: Any) -> None:
         model.__dict__.get("forward"), functools.partial
     ):
         model.forward = functools.partial(forward, model, use_cache=False)
+
+
+def restore_cache(model: Any) -> None:
+    """Undo ``without_cache``: the caller's model generates with its cache again after a run."""
+    saved = model.__dict__.pop(_SAVED, None)
+    if saved is None:
+        return
+    use_cache, had_forward, forward = saved
+    config = getattr(model, "config", None)
+    if config is not None and use_cache is not None:
+        config.use_cache = use_cache
+    if had_forward:
+        model.__dict__["forward"] = forward
+    else:
+        model.__dict__.pop("forward", None)
 
 
 def inferred_specs(model: Any) -> tuple[str, ...]:

@@ -118,10 +118,14 @@ def test_planted_change_in_one_attention_layer_names_the_step_and_layer(tmp_path
 def test_without_the_cache_the_run_passes_and_says_the_cache_was_not_verified(
     tmp_path: Path,
 ) -> None:
+    model = _gpt2()
+    assert model.config.use_cache and "forward" not in model.__dict__
     report = onnxproof.run(
-        _gpt2(), inputs=[IDS], output=tmp_path / "gpt2.onnx", task="text-generation"
+        model, inputs=[IDS], output=tmp_path / "gpt2.onnx", task="text-generation"
     )
     assert report.status == "pass" and report.generation is None
+    # The cache was off for the export only: the caller's model generates with it again.
+    assert model.config.use_cache and "forward" not in model.__dict__
     assert report.step("generation") is None
     finding = next(f for f in report.findings if f.code == "cache-not-verified")
     assert "without its key/value cache (task text-generation)" in finding.message

@@ -127,8 +127,6 @@ def prepare(
             "onnxproof_inputs on the model class",
         )
     if is_transformers_model(loaded.module):
-        # given inputs or inferred ones alike: a cache changes the graph's inputs and outputs
-        without_cache(loaded.module)
         specs = with_config_ranges(loaded.module, specs)
     if loaded.exported_program is None:
         binding = bind_inputs(loaded.module, [s.name for s in specs])

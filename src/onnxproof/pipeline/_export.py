@@ -49,12 +49,17 @@ def opset_reason_after(reason: str, exporter: str | None) -> str:
 @contextlib.contextmanager
 def eval_mode_kept(module: Any) -> Iterator[tuple[str, ...]]:
     """Eval mode for everything that follows (export and verification); the caller's training
-    flags are put back after. Yields the submodules that were in training mode."""
+    flags, and a transformers model's cache setting, are put back after. Yields the submodules
+    that were in training mode."""
     from onnxproof.exporting._modes import eval_mode, training_submodules
+    from onnxproof.loading_hf import restore_cache
 
     training = training_submodules(module)
-    with eval_mode(module):
-        yield training
+    try:
+        with eval_mode(module):
+            yield training
+    finally:
+        restore_cache(module)  # a transformers model's cache, turned off for the export
 
 
 def export_step(
