@@ -114,33 +114,7 @@ def bind_inputs(module: Any, names: Sequence[str]) -> Binding:
     # order given, once every parameter before it is given.
     into_varargs = bool(unknown) and any(p.kind is _P.VAR_POSITIONAL for p in parameters)
     into_varargs = into_varargs and all(n in names for n in leading)
-    # A name one letter off a parameter is a typo, not an extra for **kwargs: passed there it
-    # would be ignored on both sides and the parameter left at its default, unverified.
-    typos = {n: difflib.get_close_matches(n, named, n=1, cutoff=0.8) for n in unknown}
-    typos = {n: close for n, close in typos.items() if close}
-    if typos and takes_kwargs:
-        name, close = next(iter(typos.items()))
-        raise InputSpecError(
-            f"input {name!r} is not a parameter of {where}; did you mean {close[0]!r}?",
-            hint=f"name the input {close[0]!r} (inputs bind to parameters by name)",
-        )
-    if unknown and not takes_kwargs and not into_varargs:
-        raise InputSpecError(
-            f"input(s) {unknown} are not parameters of {where}",
-            hint=f"name each input after a parameter ({', '.join(named)}), "
-            "or name none after one to bind them by position",
-        )
-    missing = [
-        p.name
-        for p in parameters
-        if p.default is _P.empty and p.kind in (*_NAMED, _P.POSITIONAL_ONLY) and p.name not in names
-    ]
-    if missing:
-        raise InputSpecError(
-            f"{where} requires {missing}, but no input is given for "
-            f"{'it' if len(missing) == 1 else 'them'}",
-            hint=f"add an input for each, e.g. --input '{missing[0]}:float32[batch,...]'",
-        )
+    _check_names(where, parameters, names, unknown, takes_kwargs or into_varargs, takes_kwargs)
     given = set(names)
     positional: list[str] = []
     for parameter in parameters:
@@ -165,6 +139,46 @@ def bind_inputs(module: Any, names: Sequence[str]) -> Binding:
         var_positional=var_positional,
         named_positional=named_positional,
     )
+
+
+def _check_names(
+    where: str,
+    parameters: list[inspect.Parameter],
+    names: Sequence[str],
+    unknown: list[str],
+    unknown_allowed: bool,
+    takes_kwargs: bool,
+) -> None:
+    """InputSpecError for a typo headed into ``**kwargs``, a name that is no parameter, or a
+    required parameter without an input."""
+    named = [p.name for p in parameters if p.kind in _NAMED]
+    # A name one letter off a parameter is a typo, not an extra for **kwargs: passed there it
+    # would be ignored on both sides and the parameter left at its default, unverified.
+    typos = {n: difflib.get_close_matches(n, named, n=1, cutoff=0.8) for n in unknown}
+    typos = {n: close for n, close in typos.items() if close}
+    if typos and takes_kwargs:
+        name, close = next(iter(typos.items()))
+        raise InputSpecError(
+            f"input {name!r} is not a parameter of {where}; did you mean {close[0]!r}?",
+            hint=f"name the input {close[0]!r} (inputs bind to parameters by name)",
+        )
+    if unknown and not unknown_allowed:
+        raise InputSpecError(
+            f"input(s) {unknown} are not parameters of {where}",
+            hint=f"name each input after a parameter ({', '.join(named)}), "
+            "or name none after one to bind them by position",
+        )
+    missing = [
+        p.name
+        for p in parameters
+        if p.default is _P.empty and p.kind in (*_NAMED, _P.POSITIONAL_ONLY) and p.name not in names
+    ]
+    if missing:
+        raise InputSpecError(
+            f"{where} requires {missing}, but no input is given for "
+            f"{'it' if len(missing) == 1 else 'them'}",
+            hint=f"add an input for each, e.g. --input '{missing[0]}:float32[batch,...]'",
+        )
 
 
 def in_binding_order(specs: tuple[TensorSpec, ...], binding: Binding) -> tuple[TensorSpec, ...]:

@@ -251,12 +251,33 @@ def _round(
             error=f"ort-cpu could not load it: {_line(exc)}",
             notes=built.notes,
         )
+    gate, drift = _judged(run, name, built, dataset, preset)
+    passed = all(c.passed for c in gate)
+    run.built[(name, number)] = built.path
+    return VariantRound(
+        round=number,
+        excluded=excluded,
+        verdict="pass" if passed else "fail",
+        size_bytes=size,
+        p50_ms=_p50(built.path, run.samples, options),
+        gate=tuple(gate),
+        dataset=dataset,
+        drift=drift,
+        notes=built.notes,
+    )
+
+
+def _judged(
+    run: _Run, name: str, built: Built, dataset: DatasetReport, preset: Preset
+) -> tuple[list[GateCheck], DriftReport | None]:
+    """The gate's checks on the evaluation figures, and the per-node drift when it failed (fp16
+    always: its overflow shows only with every value kept in float16, module ``_drift``)."""
+    options = run.options
     gate = list(judge(dataset, preset, options.task, options.gate))
     if dataset.errors or not dataset.samples or not gate:
         # A batch that failed to run, or nothing compared at all, is never a pass.
         gate.append(GateCheck(metric="ran", output="*", value=0.0, threshold=1.0, passed=False))
     drift = None
-    # fp16 always: its overflow shows only with every value kept in float16 (module _drift).
     if name == "fp16" or not all(c.passed for c in gate):
         drift = _drift(run, name, built)
     if name == "fp16":
@@ -272,19 +293,7 @@ def _round(
                 passed=drift is not None and not drift.overflowed,
             )
         )
-    passed = all(c.passed for c in gate)
-    run.built[(name, number)] = built.path
-    return VariantRound(
-        round=number,
-        excluded=excluded,
-        verdict="pass" if passed else "fail",
-        size_bytes=size,
-        p50_ms=_p50(built.path, run.samples, options),
-        gate=tuple(gate),
-        dataset=dataset,
-        drift=drift,
-        notes=built.notes,
-    )
+    return gate, drift
 
 
 def _verified(run: _Run, path: Path, preset: Preset) -> DatasetReport:
