@@ -114,3 +114,25 @@ def test_classification_on_an_output_without_a_class_axis_exits_2(cli, tmp_path)
     )  # fmt: skip
     assert result.exit_code == 2, result.stdout + result.stderr
     assert "needs a class axis after the batch" in result.stderr
+
+
+def test_a_model_built_with_fresh_weights_that_is_not_the_files_exits_2(cli, outlier, tmp_path):
+    """Without --weights the class is built anew: judged against it, every variant would fail
+    for a reason that is not the variant's. Refused before any variant, nothing written."""
+    source = tmp_path / "fresh.py"
+    source.write_text(
+        "import torch\n"
+        "from tests.optimizing.models import OutlierChannel\n\n"
+        "class Fresh(OutlierChannel):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        for p in self.parameters():\n"
+        "            torch.nn.init.normal_(p)\n"
+    )
+    out = tmp_path / "out"
+    result = cli(
+        "optimize", f"{source}:Fresh", str(outlier.path), "--variant", "slim", "-o", str(out)
+    )  # fmt: skip
+    assert result.exit_code == 2, result.stdout + result.stderr
+    assert "built here with fresh random weights" in result.stderr
+    assert not out.exists()

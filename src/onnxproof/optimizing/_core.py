@@ -130,9 +130,12 @@ def optimize_file(
     *,
     model: str | None,
     reference_label: str,
+    fresh_weights: bool = False,
 ) -> OptimizeReport:
     """Every variant of ``onnx_path`` made, judged against ``reference`` and, when it passes,
-    written to ``options.output_dir``."""
+    written to ``options.output_dir``. ``fresh_weights``: the model was built here with new
+    random weights; if the float file does not match it, that is another model, and a
+    UsageError before any variant is built."""
     from onnxproof import environment
 
     check_options(options)
@@ -153,6 +156,13 @@ def optimize_file(
             baseline_bytes=baseline_bytes,
         )
         baseline = _verified(run, path, preset_of("fp32")) if model is not None else None
+        if fresh_weights and baseline is not None and not baseline.passed:
+            raise UsageError(
+                f"{path} does not compute what {model} computes: the model was built here with "
+                "fresh random weights, so every variant would be judged against another model",
+                hint="give --weights with the file's weights, or leave the model out to judge "
+                "the variants against the float file itself",
+            )
         results = [_variant(run, name) for name in dict.fromkeys(options.variants)]
         results = [_written(run, r) for r in results]
     passing = [r for r in results if r.verdict == "pass"]
@@ -351,17 +361,22 @@ def _p50(path: Path, samples: Samples, options: OptimizeOptions) -> float | None
 
 
 def _check_output_dir(folder: str | Path | None) -> None:
-    """The folder the variants go to, made now: a path that cannot be one fails before any
-    variant is built."""
+    """A folder the variants can go to, checked before any variant is built and made only when
+    a variant is written: a path under a file, or a folder that cannot be written, fails now."""
     if folder is None:
         return
-    try:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
+    path = Path(folder).absolute()
+    existing = next((p for p in (path, *path.parents) if p.exists()), None)
+    problem = None
+    if existing is None or not existing.is_dir():
+        problem = f"{existing} is not a folder"
+    elif not os.access(existing, os.W_OK | os.X_OK):
+        problem = f"{existing} is not writable"
+    if problem is not None:
         raise UsageError(
-            f"cannot write the variants to {folder}: {exc.strerror or exc}",
+            f"cannot write the variants to {folder}: {problem}",
             hint="give -o a folder that can be created",
-        ) from exc
+        )
 
 
 def _written(run: _Run, result: VariantResult) -> VariantResult:

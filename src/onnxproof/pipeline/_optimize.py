@@ -4,7 +4,6 @@ then ``optimizing.optimize_file``."""
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -48,6 +47,7 @@ def optimize(
     loaded, specs, names, outputs = _loaded(model, path, inputs, weights)
     read = dict(batch_size=batch_size, max_samples=max_samples, image_spec=image_spec)
     samples = _samples(data, calib_data, specs, read, options.seed)
+    fresh = loaded is not None and loaded.built_here and weights is None
     with _reference(loaded, path, names, outputs) as (reference, label):
         report = optimize_file(
             path,
@@ -57,13 +57,8 @@ def optimize(
             options,
             model=loaded.reference if loaded is not None else None,
             reference_label=label,
+            fresh_weights=fresh,
         )
-    fresh = loaded is not None and loaded.built_here and weights is None
-    if fresh and report.baseline is not None and not report.baseline.passed:
-        # The likeliest reason a file does not match its own model: the class was built here
-        # with new random weights, so every variant was judged against another model.
-        note = "; built here with fresh random weights — give --weights to judge against the file's"
-        report = dataclasses.replace(report, reference=report.reference + note)
     return report
 
 
