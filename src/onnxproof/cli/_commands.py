@@ -260,4 +260,10 @@ app.add_command(optimize_command)
 
 
 def main() -> None:
-    app()
+    """The console script: run the command, then leave without the interpreter's teardown."""
+    from onnxproof.cli._exit import leave
+
+    try:
+        app()
+    except SystemExit as exc:
+        leave(exc.code)
