@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
 
-.PHONY: demo test lint install clean
+.PHONY: demo test test-transformers4 lint install clean
 
 $(BIN)/onnxproof: pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
@@ -21,6 +21,20 @@ demo: install
 test: install lint
 	$(BIN)/python -m pytest
 
+# The tests marked `transformers` again under transformers 4.x, which many users still run (the
+# main venv has 5.x). A separate venv: the same install as .venv but for transformers.
+TF4 := .venv-tf4
+$(TF4)/bin/pytest: pyproject.toml constraints.txt
+	$(PY) -m venv $(TF4)
+	$(TF4)/bin/python -m pip install -q --upgrade pip
+	$(TF4)/bin/python -m pip install -q -c constraints.txt torch==2.13.0
+	$(TF4)/bin/python -m pip install -q -c constraints.txt -e '.[dev]' 'transformers>=4.40,<5'
+	touch $@
+
+test-transformers4: $(TF4)/bin/pytest
+	$(TF4)/bin/python -c "import transformers as t; print('transformers', t.__version__)"
+	$(TF4)/bin/python -m pytest -m transformers
+
 lint: install
 	$(BIN)/ruff check src tests benchmarks examples scripts
 	$(BIN)/ruff format --check src tests benchmarks examples scripts
@@ -28,4 +42,4 @@ lint: install
 	$(BIN)/lint-imports
 
 clean:
-	rm -rf $(VENV) simple_net.onnx simple_net.report.json
+	rm -rf $(VENV) $(TF4) simple_net.onnx simple_net.report.json

@@ -12,6 +12,7 @@ from torch import nn
 import onnxproof
 
 transformers = pytest.importorskip("transformers")
+pytestmark = pytest.mark.transformers
 
 
 def _tiny(name: str) -> Any:

@@ -13,6 +13,7 @@ from onnxproof.data import synthetic_cases
 from onnxproof.pipeline._context import prepare
 
 transformers = pytest.importorskip("transformers")
+pytestmark = pytest.mark.transformers
 
 TEXT = {"vocab_size": 99, "max_position_embeddings": 64}
 

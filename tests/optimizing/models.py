@@ -84,3 +84,21 @@ def tiny_bert() -> nn.Module:
         num_labels=3,
     )
     return BertForSequenceClassification(config).eval()
+
+
+class MaskCastToFloat(nn.Module):
+    """Pools tokens under an integer mask cast with ``mask.float()``, as attention code does.
+    The fp16 converter leaves that Cast's ``to`` at float32 while declaring its output float16."""
+
+    onnxproof_inputs = ["x:float32[batch,8,16]", "mask:int64[batch,8]"]
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.proj = nn.Linear(16, 16)
+        self.head = nn.Linear(16, 4)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        weights = mask.float().unsqueeze(-1)
+        pooled = (self.proj(x) * weights).sum(1) / weights.sum(1).clamp(min=1.0)
+        return self.head(pooled)

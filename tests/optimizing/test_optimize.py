@@ -20,7 +20,7 @@ def _options(tmp_path: Path, variants: tuple[str, ...], **extra: object) -> Opti
     return OptimizeOptions(variants=variants, output_dir=tmp_path / "out", **{**QUICK, **extra})  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("fixture", ["cnn", "bert"])
+@pytest.mark.parametrize("fixture", ["cnn", pytest.param("bert", marks=pytest.mark.transformers)])
 def test_fp16_and_int8_variants_of_a_cnn_and_a_tiny_bert_pass(
     fixture, request, tmp_path, monkeypatch
 ):
@@ -151,6 +151,26 @@ def test_fp16_with_the_block_list_keeps_the_normalization_in_fp32_and_passes(lar
     assert next(c for c in variant.gate if c.metric == "no-overflow").passed
     assert any("kept in fp32" in note for note in variant.rounds[0].notes)
     assert (tmp_path / "out" / f"{path.stem}.fp16.onnx").is_file()
+
+
+def test_fp16_of_a_mask_cast_to_float_loads_and_passes(mask_cast, tmp_path):
+    """A ``mask.float()`` in the model: the converter's Cast keeps ``to`` float32 under a float16
+    output, which ONNX Runtime refuses to load; the variant retargets it and passes."""
+    made = mask_cast
+    casts = [n for n in onnx.load(str(made.path)).graph.node if n.op_type == "Cast"]
+    assert any(a.name == "to" and a.i == onnx.TensorProto.FLOAT for n in casts for a in n.attribute)
+    report = onnxproof.optimize(
+        made.model,
+        made.path,
+        inputs=made.inputs,
+        data=made.data,
+        options=_options(tmp_path, ("fp16",)),
+    )
+    (variant,) = report.variants
+    assert variant.verdict == "pass", (variant.gate, variant.error)
+    assert any("now cast to fp16" in note for note in variant.rounds[0].notes)
+    written = onnx.load(str(tmp_path / "out" / f"{made.path.stem}.fp16.onnx"))
+    onnx.checker.check_model(written, full_check=True)
 
 
 def test_without_a_model_the_float_file_is_the_reference_and_synthetic_inputs_are_used(

@@ -18,6 +18,7 @@ from onnxproof.verification.generation import Decoding, compare_decodings, uncom
 from onnxproof.verification.tolerance import TolerancePolicy
 
 transformers = pytest.importorskip("transformers")
+pytestmark = pytest.mark.transformers
 
 WITH_PAST = "text-generation-with-past"
 #: The run's own file (without the cache) from static ids: few cases, so the tests stay quick.

@@ -153,7 +153,7 @@ def _ort_optimized(source: Path, target: Path, level: str) -> None:
 def _fp16(source: Path, target: Path, exclude: Sequence[str], blocks: bool) -> Built:
     from onnxconverter_common import float16
 
-    from onnxproof.optimizing._fp16 import block_lists
+    from onnxproof.optimizing._fp16 import block_lists, retarget_casts
 
     model = onnx.load(str(source))
     ops, nodes = block_lists(model) if blocks else ((), ())
@@ -166,8 +166,11 @@ def _fp16(source: Path, target: Path, exclude: Sequence[str], blocks: bool) -> B
             op_block_list=[*float16.DEFAULT_OP_BLOCK_LIST, *ops],
             node_block_list=[*nodes, *exclude],
         )
+    retargeted = retarget_casts(converted)
     onnx.save(converted, str(target))
     notes = []
+    if retargeted:
+        notes.append(f"{retargeted} Cast(s) to float32 the converter left behind now cast to fp16")
     if nodes:
         notes.append(f"{len(nodes)} node(s) of hand-written normalizations kept in fp32")
     if clipped:

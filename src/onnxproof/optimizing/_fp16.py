@@ -73,3 +73,30 @@ def decomposed_normalization_nodes(model: onnx.ModelProto) -> tuple[str, ...]:
     for square in squares:
         walk(square, [square])
     return tuple(nodes[i].name for i in sorted(blocked) if nodes[i].name)
+
+
+def retarget_casts(model: onnx.ModelProto) -> int:
+    """Make each ``Cast`` to float32 whose output the converter declared float16 cast to float16.
+
+    onnxconverter-common turns a Cast's output value to float16 but leaves its ``to`` attribute
+    at float32 (an open upstream defect: a mask cast with ``mask.float()`` then makes a file
+    ONNX Runtime refuses to load). The consumers were converted to float16, so ``to`` is what is
+    wrong. Returns how many casts were changed.
+    """
+    graph = model.graph
+    declared = {
+        v.name: v.type.tensor_type.elem_type
+        for v in [*graph.value_info, *graph.output]
+        if v.type.HasField("tensor_type")
+    }
+    changed = 0
+    for node in graph.node:
+        if node.op_type != "Cast" or not node.output:
+            continue
+        if declared.get(node.output[0]) != onnx.TensorProto.FLOAT16:
+            continue
+        for attribute in node.attribute:
+            if attribute.name == "to" and attribute.i == onnx.TensorProto.FLOAT:
+                attribute.i = onnx.TensorProto.FLOAT16
+                changed += 1
+    return changed
