@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
+from torch import nn
 
 import onnxproof
+from onnxproof.report import render_run
+from onnxproof.report._text import plain
+from onnxproof.runtimes.torch_eager import ModuleCall
+from onnxproof.verification.localize import unreproduced
+from onnxproof.verification.tolerance import TolerancePolicy
 from tests import models
 
 
@@ -62,3 +70,48 @@ def test_no_localization_when_passing_by_default(tmp_path: Path) -> None:
         models.SimpleNet(), inputs=["x:float32[batch,10]"], output=tmp_path / "s.onnx"
     )
     assert report.localization is None
+
+
+class FusedWhenUnobserved(nn.Module):
+    """Takes a 'fused' path unless a torch function override is active, as PyTorch's
+    transformer fast paths do (their ``has_torch_function`` check); the fused path is planted
+    to differ. The export takes the plain path, and so does the hooked run localization makes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.fc = nn.Linear(4, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.fc(x)
+        exporting = torch.compiler.is_exporting() or torch.onnx.is_in_onnx_export()
+        if not exporting and not torch.overrides.has_torch_function((y,)):
+            return y + 1.0
+        return y
+
+
+def test_a_failure_hooks_hide_is_inconclusive_not_cleared(tmp_path: Path) -> None:
+    """The hooked PyTorch run agrees with the file while the plain one did not: localization says
+    it could not reproduce the failure (and why) instead of a green 'no module diverges'."""
+    report = onnxproof.run(
+        FusedWhenUnobserved(), inputs=["x:float32[batch,4]"], output=tmp_path / "f.onnx"
+    )
+    assert report.status == "fail"
+    loc = report.localization
+    assert loc is not None and loc.first_divergent_module is None
+    assert loc.unreproduced is not None and "differently with module hooks on" in loc.unreproduced
+    assert "max abs 1 " in loc.unreproduced
+    step = report.step("localize")
+    assert step is not None and step.state == "not-run"
+    text = plain("\n".join(render_run(report)))
+    assert "no module diverges" not in text and "– localize  inconclusive on case" in text
+
+
+def test_unreproduced_when_hooked_and_plain_agree_blames_the_instrumented_file() -> None:
+    policy = TolerancePolicy(atol=1e-4, rtol=1e-3)
+    value = np.ones((2, 3), dtype=np.float32)
+    calls = [ModuleCall(path="", type_name="Net", code=None, outputs=(("out", value.copy()),))]
+    why = unreproduced(policy, {"out": value}, calls)
+    assert "value exposed" in why and "ort-cpu-noopt" in why
+    why = unreproduced(policy, {"out": value + 0.5}, calls)
+    assert "differently with module hooks on" in why and "max abs 0.5 " in why

@@ -389,7 +389,7 @@ def localize_step(ctx: RunContext, sessions: Sessions, path: str) -> None:
     """The first divergent module, on the first case (or data batch) that disagreed."""
     import onnx
 
-    from onnxproof.verification.localize import localize
+    from onnxproof.verification.localize import localize, unreproduced
 
     chosen = feeds_to_localize(ctx)
     if chosen is None or sessions.primary.session is None:
@@ -407,8 +407,24 @@ def localize_step(ctx: RunContext, sessions: Sessions, path: str) -> None:
             case=label,
         )
         ctx.module_case = _module_case(ctx, full, torch_modules, feeds, runtime)
+        if ctx.localization.first_divergent_module is None and _failure_seen(ctx):
+            why = unreproduced(ctx.policy, sessions.reference.infer(feeds), torch_modules)
+            ctx.localization = dataclasses.replace(ctx.localization, unreproduced=why)
     found = ctx.localization.first_divergent_module
-    ctx.record("localize", "fail" if found else "pass", found or "")
+    if ctx.localization.unreproduced:
+        ctx.record("localize", "not-run", "the failure did not reproduce")
+    else:
+        ctx.record("localize", "fail" if found else "pass", found or "")
+
+
+def _failure_seen(ctx: RunContext) -> bool:
+    """Whether the localized feeds are a case or data batch that failed (not case 0 localized
+    on request after a pass)."""
+    parity, dataset = ctx.parity, ctx.dataset
+    failed_case = parity is not None and any(
+        c.failed_outputs and c.index >= 0 for c in parity.cases
+    )
+    return failed_case or (dataset is not None and dataset.failing_batch is not None)
 
 
 def _module_case(

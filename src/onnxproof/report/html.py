@@ -375,7 +375,9 @@ def _data_section(data: DatasetReport) -> str:
 def _localization_section(report: RunReport) -> str:
     loc = report.localization
     assert loc is not None
-    if loc.first_divergent_module is None:
+    if loc.unreproduced:
+        text = f"Inconclusive on {_e(loc.case)}: {_e(loc.unreproduced)}."
+    elif loc.first_divergent_module is None:
         matched = sum(1 for m in loc.trail if m.diverged is not None)
         text = f"No module diverges ({matched} compared on {_e(loc.case)})."
     else:

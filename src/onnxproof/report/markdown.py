@@ -100,7 +100,9 @@ def _rows(report: RunReport) -> list[tuple[str, str, str]]:
             rows.append(("generation", "fail", detail))
     loc = report.localization
     if loc is not None:
-        if loc.first_divergent_module:
+        if loc.unreproduced:
+            rows.append(("localize", "not run", f"inconclusive: {loc.unreproduced}"))
+        elif loc.first_divergent_module:
             detail = (
                 f"first divergent module `{_code(loc.first_divergent_module)}` "
                 f"({loc.module_type}), max abs diff {fmt(loc.error, '.3g')}"

@@ -42,6 +42,8 @@ def render_data(data: DatasetReport) -> list[str]:
 
 
 def render_localization(loc: Localization) -> list[str]:
+    if loc.unreproduced:
+        return [line(None, "localize", f"inconclusive on {loc.case}: {loc.unreproduced}")]
     if loc.first_divergent_module is None:
         matched = sum(1 for m in loc.trail if m.diverged is not None)
         return [line(True, "localize", f"no module diverges ({matched} compared on {loc.case})")]

@@ -300,3 +300,46 @@ def _uncompared_inside(plans: list[_Plan], trail: list[ModuleError], index: int)
         if entry.diverged is None:
             inside.append(entry.module)
     return tuple(dict.fromkeys(reversed(inside)))
+
+
+def unreproduced(
+    policy: TolerancePolicy,
+    plain: Mapping[str, np.ndarray],
+    calls: Sequence[ModuleCall],
+) -> str:
+    """Why a case that failed showed no divergent module when run again with every module hooked.
+
+    ``plain`` is PyTorch's output for the case without hooks (by output name, in output order);
+    the root's call in ``calls`` is the same forward with the hooks on. When the two differ, the
+    hooks changed what PyTorch computes (some modules take another path when hooked) and the
+    comparison that failed was never repeated. When they agree, the file gave another answer with
+    its intermediate values exposed than it did as written.
+    """
+    root = next((c for c in calls if not c.path), None)
+    hooked = [value for _, value in root.outputs] if root is not None else []
+    worst = 0.0
+    differs = False
+    if len(hooked) == len(plain):
+        for (name, value), other in zip(plain.items(), hooked, strict=True):
+            value = np.asarray(value)
+            if value.shape != other.shape:
+                differs = True
+                continue
+            atol, rtol = policy.for_output(name, str(value.dtype))
+            result = compare(other, value, atol=atol, rtol=rtol)
+            differs = differs or not result.passed
+            worst = max(worst, result.max_abs_diff)
+    else:
+        differs = True
+    if differs:
+        return (
+            "PyTorch computed this case differently with module hooks on (max abs "
+            f"{worst:.3g} between the hooked and the plain run): the hooked run agrees with the "
+            "file, so no module can be blamed from it. Some modules take another path when "
+            "hooked (fused fast paths); compare their outputs by hand"
+        )
+    return (
+        "with every module's value exposed as an output, the file agreed with PyTorch on this "
+        "case although it failed as written: the runtime computes the instrumented file "
+        "differently (an optimization the extra outputs prevent); try --runtime ort-cpu-noopt"
+    )
