@@ -10,6 +10,7 @@ import onnxproof
 from onnxproof.errors import ExportError, InputSpecError
 from onnxproof.exporting import export_model
 from onnxproof.exporting._write import finalize
+from onnxproof.linting.codes import CODES
 from onnxproof.linting.export_rules import export_findings
 from onnxproof.loading import load_model
 from onnxproof.specs import parse_input_specs
@@ -70,8 +71,9 @@ def test_low_opset_request_is_recorded(tmp_path: Path) -> None:
         o.version for o in onnx.load(str(tmp_path / "d.onnx")).opset_import if o.domain == ""
     )
     assert result.opset_written == written
-    changed = any(f.code == "opset-changed" for f in export_findings(result))
-    assert changed == (written != 13)
+    codes = {f.code for f in export_findings(result)}
+    assert ("opset-above-request" in codes) == (written > 13)
+    assert "opset-changed" not in codes
 
 
 def test_opset_changed_rule_both_ways() -> None:
@@ -85,8 +87,11 @@ def test_opset_changed_rule_both_ways() -> None:
         )  # fmt: skip
         return {f.code for f in export_findings(record)}
 
-    assert "opset-changed" in codes(18)  # the exporter kept 18 when asked for 13
-    assert "opset-changed" not in codes(13)
+    # The exporter kept 18 when asked for 13: a runtime capped at 13 refuses the file.
+    assert codes(18) == {"opset-above-request"}
+    assert CODES["opset-above-request"].severity == "error"
+    assert codes(13) == set()
+    assert codes(11) == {"opset-changed"}
 
 
 def test_fallback_is_recorded(tmp_path: Path) -> None:

@@ -238,3 +238,41 @@ def test_shape_only_conditions_are_told_apart_by_their_line(source: str, shape_o
     from onnxproof.linting.export_rules import _shape_only
 
     assert _shape_only(source) is shape_only
+
+
+class _ValueGuard(torch.nn.Module):
+    """A check that raises on a tensor value, as torch's own pad_packed_sequence has: tracing keeps
+    the path that does not raise, which is the computation."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if torch.isnan(x).any():
+            raise ValueError("x holds NaN")
+        return x * 2
+
+
+class _GuardWithElse(torch.nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.sum() > 1e9:
+            raise ValueError("too large")
+        else:
+            x = x + 1
+        return x * 2
+
+
+def test_a_traced_check_that_raises_is_a_guard_warning_not_control_flow(tmp_path: Path) -> None:
+    report = onnxproof.run(
+        _ValueGuard(), inputs=["x:float32[batch,4]"], output=tmp_path / "g.onnx",
+        exporter="torchscript",
+    )  # fmt: skip
+    found = {f.code: f for f in report.findings}
+    assert "traced-control-flow" not in found
+    guard = found["traced-guard"]
+    assert guard.severity.value == "warning" and "torch.isnan(x).any()" in guard.message
+    assert report.status == "pass"
+    # An if with an else chooses between computations: still control flow.
+    other = onnxproof.run(
+        _GuardWithElse(), inputs=["x:float32[batch,4]"], output=tmp_path / "e.onnx",
+        exporter="torchscript",
+    )  # fmt: skip
+    codes = _codes(other)
+    assert codes.get("traced-control-flow") == "error" and "traced-guard" not in codes

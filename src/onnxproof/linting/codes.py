@@ -83,6 +83,19 @@ CODES: dict[str, FindingCode] = {
             ),
         ),
         FindingCode(
+            code="traced-guard",
+            severity=_W,
+            summary="tracing dropped a check that raises: the file accepts inputs the model rejects",
+            fix="validate such inputs before calling the ONNX file, or export with the dynamo exporter, which keeps shape checks",
+            details=(
+                "The TorchScript tracer turned a condition into a Python bool, and the line it names "
+                "is an `if` whose body only raises (or an `assert`): the path traced is the one that "
+                "does not raise, so what the file computes is unaffected; it just never raises where "
+                "PyTorch would. A condition that chooses between computations is "
+                "traced-control-flow, an error."
+            ),
+        ),
+        FindingCode(
             code="traced-shape-branch",
             severity=_W,
             summary="tracing fixed a branch on a tensor's shape for the example input's sizes",
@@ -103,9 +116,18 @@ CODES: dict[str, FindingCode] = {
             fix="keep the computation in tensors (x.shape[0] rather than int(x.sum())) or check parity at several sizes",
         ),
         FindingCode(
+            code="opset-above-request",
+            severity=_E,
+            summary=(
+                "the file's opset is above the one asked for: a runtime capped at the opset asked "
+                "for refuses it"
+            ),
+            fix="use --exporter torchscript (it writes opsets below 18 itself), or ask for the opset the file has",
+        ),
+        FindingCode(
             code="opset-changed",
             severity=_W,
-            summary="the exporter wrote a different opset from the one asked for",
+            summary="the exporter wrote a lower opset than the one asked for",
             fix="the dynamo exporter translates at opset 18 and down-converts; ask for >= 18 or use --exporter torchscript",
         ),
         FindingCode(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import functools
 import linecache
 import re
 from collections.abc import Sequence
@@ -56,7 +58,16 @@ def export_findings(result: ExportResult, *, built_here: bool = False) -> tuple[
             )
         )
     findings.extend(traced)
-    if result.opset_written is not None and result.opset_written != result.opset_requested:
+    written, requested = result.opset_written, result.opset_requested
+    if written is not None and requested is not None and written > requested:
+        findings.append(
+            make_finding(
+                "opset-above-request",
+                f"asked for opset {requested}, the {exporter} exporter wrote {written} (it could "
+                f"not convert the file down)",
+            )
+        )
+    elif written is not None and written != requested:
         findings.append(
             make_finding(
                 "opset-changed",
@@ -101,6 +112,17 @@ def tracer_findings(warnings_seen: Sequence[ExportWarning]) -> list[Finding]:
         text = str(w.message)
         if _CONTROL_FLOW.search(text):
             source = _source_line(w.location)
+            if source is not None and _guard_only(w.location):
+                if ("traced-guard", w.location) not in seen:
+                    seen.add(("traced-guard", w.location))
+                    findings.append(
+                        make_finding(
+                            "traced-guard",
+                            f"a check that raises was traced for the example: {source}",
+                            location=w.location,
+                        )
+                    )
+                continue
             if source is not None and _shape_only(source):
                 key = ("traced-shape-branch", w.location)
                 if key not in seen:
@@ -135,6 +157,35 @@ def _source_line(location: str | None) -> str | None:
         return None
     text = linecache.getline(path, int(number)).strip()
     return text or None
+
+
+def _guard_only(location: str | None) -> bool:
+    """Evidence that the traced condition at ``path:line`` only guards: the statement starting
+    there is an ``assert``, or an ``if`` without ``else`` whose body is nothing but ``raise``."""
+    if not location or ":" not in location:
+        return False
+    path, _, number = location.rpartition(":")
+    if not number.isdigit():
+        return False
+    tree = _parsed(path)
+    if tree is None:
+        return False
+    for node in ast.walk(tree):
+        if getattr(node, "lineno", None) != int(number):
+            continue
+        if isinstance(node, ast.Assert):
+            return True
+        if isinstance(node, ast.If) and not node.orelse:
+            return all(isinstance(statement, ast.Raise) for statement in node.body)
+    return False
+
+
+@functools.lru_cache(maxsize=32)
+def _parsed(path: str) -> ast.Module | None:
+    try:
+        return ast.parse("".join(linecache.getlines(path)))
+    except (SyntaxError, ValueError):
+        return None
 
 
 def _shape_only(source: str) -> bool:
