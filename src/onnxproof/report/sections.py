@@ -55,7 +55,8 @@ def render_localization(loc: Localization) -> list[str]:
             False,
             "localize",
             f"first divergent module: {loc.first_divergent_module} ({loc.module_type}){output}, "
-            f"max abs diff {loc.error:.3g} on {loc.case}; ONNX nodes: {nodes}",
+            f"max abs diff {loc.error:.3g} on {loc.case}"
+            + (f"; ONNX nodes: {nodes}" if nodes else ""),
         )
     ]
     if loc.divergent_code:
