@@ -159,3 +159,30 @@ def test_forward_without_a_tensor_is_refused_before_export(
     assert report.status == "fail" and not (tmp_path / "n.onnx").exists()
     failed = next(f for f in report.findings if f.code == "export-failed")
     assert f"returned {said}" in failed.message and "no tensor" in failed.message
+
+
+class _Normalized(torch.nn.Module):
+    """LayerNormalization is an opset-17 op: the dynamo exporter cannot convert it down to 13."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = torch.nn.Linear(10, 10)
+        self.norm = torch.nn.LayerNorm(10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.norm(self.fc(x))
+
+
+def test_auto_moves_on_when_the_file_stays_above_the_opset_asked_for(tmp_path: Path) -> None:
+    result = export_model(_Normalized(), SPECS, tmp_path / "n.onnx", args=ARGS, opset=13)
+    assert [(a.strategy, a.ok) for a in result.attempts] == [
+        ("dynamo", False),
+        ("torchscript", True),
+    ]
+    assert "wrote opset 18 where 13 was asked for" in (result.attempts[0].error or "")
+    assert result.exporter == "torchscript" and result.opset_written == 13
+    only = export_model(
+        _Normalized(), SPECS, tmp_path / "d.onnx", args=ARGS, opset=13, exporter="dynamo"
+    )
+    assert only.opset_written == 18
+    assert "opset-above-request" in {f.code for f in export_findings(only)}

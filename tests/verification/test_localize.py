@@ -115,3 +115,31 @@ def test_unreproduced_when_hooked_and_plain_agree_blames_the_instrumented_file()
     assert "value exposed" in why and "ort-cpu-noopt" in why
     why = unreproduced(policy, {"out": value + 0.5}, calls)
     assert "differently with module hooks on" in why and "max abs 0.5 " in why
+
+
+class CondPlanted(nn.Module):
+    """torch.cond in the forward (eager PyTorch under module hooks raises on it) and a planted
+    difference in the export."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.fc = nn.Linear(8, 8)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.fc(x)
+        if torch.compiler.is_exporting():
+            y = y * 1.5
+        return torch.cond(x.sum() > 0, lambda t: t * 2, lambda t: t - 1, (y,))
+
+
+def test_a_hooked_run_that_raises_leaves_the_verdict_and_says_why(tmp_path: Path) -> None:
+    """Localization is a diagnosis: PyTorch raising under hooks must not turn a FAIL into an
+    internal error."""
+    report = onnxproof.run(CondPlanted(), inputs=["x:float32[batch,8]"], output=tmp_path / "c.onnx")
+    assert report.status == "fail"
+    loc = report.localization
+    assert loc is not None and loc.first_divergent_module is None
+    assert loc.unreproduced is not None and "PyTorch raised" in loc.unreproduced
+    step = report.step("localize")
+    assert step is not None and step.state == "not-run"

@@ -5,6 +5,7 @@ The record holds what the lint stage needs (attempts, warnings, opsets); finding
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import tempfile
 import time
@@ -29,6 +30,7 @@ from onnxproof.exporting._strategies import (
     STRATEGIES,
     AttemptOutcome,
     ExportRequest,
+    OpsetAboveRequestError,
     strategies_for,
 )
 from onnxproof.exporting._write import finalize
@@ -139,16 +141,28 @@ def _run_chain(request: ExportRequest, exporter: str, verbose: bool, workdir: Pa
     outcomes: list[AttemptOutcome] = []
     log_lines: list[str] = []
     warnings_seen: list[Any] = []
-    for strategy in strategies_for(exporter):
+    chain = strategies_for(exporter)
+    kept: tuple[int, AttemptOutcome, list[Any]] | None = None
+    for strategy in chain:
         with capture_console(enabled=not verbose) as captured:
             outcome = strategy.attempt(request, workdir / f"{strategy.name}.onnx")
         # An exporter may catch a Ctrl-C and go on to its own fallback: stop here.
         raise_if_interrupted()
         log_lines += [f"[{strategy.name}] {line}" for line in captured.lines]
+        above = _opset_above_request(outcome, request.opset)
+        if above is not None and strategy is not chain[-1] and kept is None:
+            # A file above the opset asked for is refused where that opset is the limit: the
+            # next strategy may write the opset itself. This one stays in reserve.
+            kept = (len(outcomes), outcome, captured.warnings)
+            outcomes.append(dataclasses.replace(outcome, path=None, error=above))
+            continue
         outcomes.append(outcome)
         if outcome.path is not None:
             warnings_seen = captured.warnings
             break
+    if kept is not None and all(o.path is None for o in outcomes):
+        index, outcome, warnings_seen = kept
+        outcomes[index] = outcome
     attempts = tuple(_attempt_record(o) for o in outcomes)
     success = next((o for o in outcomes if o.path is not None), None)
     if success is None:
@@ -204,6 +218,17 @@ def _attempt_record(outcome: AttemptOutcome) -> ExportAttempt:
         detail=failure.detail if failure else None,
         data_dependent=bool(failure and failure.data_dependent),
         location=failure.location if failure else None,
+    )
+
+
+def _opset_above_request(outcome: AttemptOutcome, opset: int) -> OpsetAboveRequestError | None:
+    if outcome.path is None:
+        return None
+    written = _default_opset(onnx.load(str(outcome.path), load_external_data=False))
+    if written <= opset:
+        return None
+    return OpsetAboveRequestError(
+        f"wrote opset {written} where {opset} was asked for (it could not convert the file down)"
     )
 
 

@@ -46,6 +46,12 @@ class InvalidFileError(Exception):
     """A strategy wrote a file that onnx cannot load or its checker rejects."""
 
 
+class OpsetAboveRequestError(Exception):
+    """A strategy wrote a valid file at a higher opset than asked for (it could not convert it
+    down): under ``--exporter auto`` the next strategy gets its turn, and this file is kept only
+    when none writes one."""
+
+
 class ExportStrategy(abc.ABC):
     name: str
 

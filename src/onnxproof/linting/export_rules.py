@@ -58,6 +58,14 @@ def export_findings(result: ExportResult, *, built_here: bool = False) -> tuple[
             )
         )
     findings.extend(traced)
+    findings.extend(_opset_findings(result, exporter))
+    return tuple(findings)
+
+
+def _opset_findings(result: ExportResult, exporter: str) -> list[Finding]:
+    """Above the opset asked for is an error (a runtime capped there refuses the file); below
+    it, a warning."""
+    findings: list[Finding] = []
     written, requested = result.opset_written, result.opset_requested
     if written is not None and requested is not None and written > requested:
         findings.append(
@@ -75,7 +83,7 @@ def export_findings(result: ExportResult, *, built_here: bool = False) -> tuple[
                 f"{result.opset_written}",
             )
         )
-    return tuple(findings)
+    return findings
 
 
 #: TracerWarnings that say a tensor became a Python bool: the branch taken is all the file holds.

@@ -19,7 +19,7 @@ from onnxproof.data.synthetic import DRAWS, Case
 from onnxproof.errors import OnnxproofError, UsageError
 from onnxproof.options import VerifyOptions
 from onnxproof.pipeline._context import RunContext
-from onnxproof.results import ParityReport, StepState
+from onnxproof.results import Localization, ParityReport, StepState
 from onnxproof.runtimes import Session
 
 log = logging.getLogger(__name__)
@@ -398,7 +398,26 @@ def localize_step(ctx: RunContext, sessions: Sessions, path: str) -> None:
     runtime = sessions.primary.runtime
     with ctx.timed("localize", "localizing the divergence"):
         full = onnx.load(path)  # with its weights: the instrumented copy must run
-        torch_modules = sessions.reference.module_outputs(feeds)  # type: ignore[attr-defined]
+        try:
+            torch_modules = sessions.reference.module_outputs(feeds)  # type: ignore[attr-defined]
+        except Exception as exc:  # a diagnosis: the verdict stands without it
+            first = (str(exc).strip().splitlines() or [""])[0]
+            log.info("localization: the hooked PyTorch run raised", exc_info=True)
+            ctx.localization = Localization(
+                case=label,
+                first_divergent_module=None,
+                module_type=None,
+                onnx_nodes=(),
+                error=None,
+                trail=(),
+                unmatched_modules=(),
+                unreproduced=(
+                    f"PyTorch raised when run with module hooks on ({type(exc).__name__}: "
+                    f"{first[:200]}), so no module could be compared"
+                ),
+            )
+            ctx.record("localize", "not-run", "the hooked PyTorch run raised")
+            return
         ctx.localization = localize(
             full,
             torch_modules,

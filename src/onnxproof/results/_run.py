@@ -243,8 +243,9 @@ class Localization(_Record):
     #: Modules inside the first divergent one that could not be compared: it may lie there too.
     uncompared_inside: tuple[str, ...] = ()
     #: Set when the case had failed but no module diverged when it was run again for this: what
-    #: was seen instead (PyTorch computing differently with its module hooks on, or the file with
-    #: its values exposed agreeing). No module is then blamed, and none is cleared either.
+    #: was seen instead (PyTorch computing differently with its module hooks on, PyTorch raising
+    #: with them on, or the file with its values exposed agreeing). No module is then blamed, and
+    #: none is cleared either.
     unreproduced: str | None = None
 
 
