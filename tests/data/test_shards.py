@@ -110,3 +110,30 @@ def test_images_and_pickles_cannot_be_sharded(tmp_path: Path) -> None:
     (tmp_path / "d.pt").write_bytes(b"x")
     with pytest.raises(DataError, match="cannot be sharded"):
         plan_shards(tmp_path / "d.pt", SEQ)
+
+
+def test_a_list_column_reads_in_a_fresh_interpreter(tmp_path: Path) -> None:
+    """Nothing else has imported pyarrow.compute there (in this session something has): the
+    reader must import what it uses."""
+    import subprocess
+    import sys
+
+    x = np.arange(12, dtype=np.float32).reshape(2, 2, 3)
+    column = pa.array(x.tolist(), type=pa.list_(pa.list_(pa.float32())))
+    pq.write_table(pa.table({"x": column, "ids": np.arange(2)}), tmp_path / "d.parquet")
+    code = (
+        "import sys\n"
+        "from onnxproof.data.files import open_data\n"
+        "from onnxproof.specs import parse_input_specs\n"
+        "specs = parse_input_specs(('x:float32[batch,seq,3]', 'ids:int64[batch]'))\n"
+        "source, batches = open_data(sys.argv[1], specs)\n"
+        "print(sum(len(b['x']) for b in batches))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "d.parquet")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "2"

@@ -106,6 +106,7 @@ def _damage(path: Path) -> Iterator[None]:
 def column_array(column: Any, where: str) -> np.ndarray:
     """One Arrow column as an ndarray: scalars, rectangular nested lists or fixed-shape tensors."""
     import pyarrow as pa
+    import pyarrow.compute as pc
 
     array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
     if isinstance(array.type, pa.FixedShapeTensorType):
@@ -118,7 +119,7 @@ def column_array(column: Any, where: str) -> np.ndarray:
     ):
         if array.null_count:
             raise DataError(f"{where} holds null values", hint="every sample needs a value")
-        lengths = np.unique(np.asarray(pa.compute.list_value_length(array)))
+        lengths = np.unique(np.asarray(pc.list_value_length(array)))
         if len(lengths) > 1:
             raise DataError(
                 f"{where} holds lists of different lengths {lengths[:5].tolist()} in one row "
