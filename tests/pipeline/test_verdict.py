@@ -234,3 +234,29 @@ def test_a_target_adds_its_runtime_when_installed(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setitem(runtimes.REGISTRY, "ghost", "onnxproof.runtimes._absent:Ghost")
     options = VerifyOptions(targets=("edge-box", "far-box", "coreml"))
     assert runtimes_to_verify(options) == ["ort-cpu", "ort-cpu-noopt"]
+
+
+def test_a_missing_first_runtime_hands_the_data_to_the_first_installed_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The data used to run on the first runtime asked for: when that one was missing, the data
+    step was skipped and the run still passed without a word on the data."""
+    import numpy as np
+
+    from onnxproof import runtimes
+
+    monkeypatch.setitem(runtimes.REGISTRY, "ghost", "onnxproof.runtimes._absent:Ghost")
+    data = tmp_path / "d.npz"
+    np.savez(data, x=np.random.default_rng(0).standard_normal((6, 10)).astype(np.float32))
+    report = onnxproof.run(
+        models.ExportOnlyDivergence(),
+        inputs=["x:float32[batch,10]"],
+        output=tmp_path / "p.onnx",
+        runtimes=["ghost", "ort-cpu"],
+        data=data,
+    )
+    assert report.data is not None and report.data.runtime == "ort-cpu"
+    assert report.data.samples == 6 and not report.data.passed
+    step = report.step("data")
+    assert step is not None and step.state == "fail"
+    assert report.verification is not None and report.verification.runtime == "ort-cpu"

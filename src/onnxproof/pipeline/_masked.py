@@ -63,6 +63,6 @@ def masked_rows_step(ctx: RunContext, sessions: Sessions) -> None:
                 report, passed=False, cases=(*report.cases, failed_case)
             )
     ctx.runtime_reports = reports
-    ctx.parity = reports[0]
+    ctx.parity = reports[sessions.candidates.index(sessions.primary)]
     state, detail = parity_state(reports)
     ctx.record("parity", state, detail)

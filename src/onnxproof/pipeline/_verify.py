@@ -74,15 +74,17 @@ class Candidate:
 
 @dataclass
 class Sessions:
-    """The PyTorch reference and every runtime under test; the first is the primary one (data
-    and localization run there)."""
+    """The PyTorch reference and every runtime under test; the first installed one is the
+    primary (data and localization run there)."""
 
     reference: Session
     candidates: list[Candidate]
 
     @property
     def primary(self) -> Candidate:
-        return self.candidates[0]
+        """The first runtime asked for that is installed here: a missing one cannot take the
+        data or the localization, and skipping them would leave a PASS resting on less."""
+        return next((c for c in self.candidates if c.missing is None), self.candidates[0])
 
 
 @contextlib.contextmanager
@@ -199,7 +201,7 @@ def parity_step(ctx: RunContext, sessions: Sessions) -> None:
             # The precision a runtime chose by itself (OpenVINO's bf16) says why it differs.
             ctx.findings.extend(precision_findings(candidate.name, details))
     ctx.runtime_reports = reports
-    ctx.parity = reports[0]
+    ctx.parity = reports[sessions.candidates.index(sessions.primary)]
     state, detail = parity_state(reports)
     ctx.record("parity", state, detail)
 
@@ -352,7 +354,8 @@ def data_step(ctx: RunContext, sessions: Sessions) -> None:
                 task=ctx.data_options.task,
                 progress=progress,
             )
-    report = ctx.dataset.report
+    report = dataclasses.replace(ctx.dataset.report, runtime=primary.name)
+    ctx.dataset = dataclasses.replace(ctx.dataset, report=report)
     ctx.findings.extend(data_findings(report))
     if report.samples == 0:
         ctx.record("data", "error", f"{source} held no samples: nothing was compared")

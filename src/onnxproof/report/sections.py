@@ -12,8 +12,10 @@ if TYPE_CHECKING:
 
 def render_data(data: DatasetReport) -> list[str]:
     header = f"{data.samples:,} samples in {data.batches} batches from {data.source}"
+    if data.runtime is not None:
+        header += f" on {data.runtime}"
     if data.engine != "local":
-        header += f" on {data.engine} ({data.workers} workers)"
+        header += f" via {data.engine} ({data.workers} workers)"
     if data.failed_batches:
         header += f"; {data.failed_batches} batch(es) failed to run"
     parts = [line(data.passed, "data", header)]

@@ -202,6 +202,8 @@ class DatasetReport(_Record):
     workers: int | None = None
     #: Samples the data holds, counted before the run; ``samples`` (those compared) must equal it.
     samples_expected: int | None = None
+    #: The runtime the data ran on: the first one asked for that is installed here.
+    runtime: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
