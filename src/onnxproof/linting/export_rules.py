@@ -8,6 +8,7 @@ import re
 from collections.abc import Sequence
 
 from onnxproof.linting._base import make_finding
+from onnxproof.linting.range_rules import range_findings
 from onnxproof.results import ExportResult, ExportWarning, Finding
 from onnxproof.specs import Severity
 
@@ -64,6 +65,7 @@ def export_findings(result: ExportResult, *, built_here: bool = False) -> tuple[
                 f"{result.opset_written}",
             )
         )
+    findings.extend(range_findings(result.dim_ranges))
     return tuple(findings)
 
 
