@@ -139,6 +139,9 @@ def test_the_cli_reports_the_range_in_json_and_on_the_terminal(tmp_path: Path, c
     failing = [c for c in result.report["verification"]["cases"] if not c["passed"]]
     assert failing and all(c["sizes"] == {"batch": 9} for c in failing)
     assert "past-dim-range" in result.stdout and "dim 'batch' valid only in [" in result.stdout
+    exported = cli("export", f"{source}:Net", "--input", "x:float32[batch,8]", "-o", str(out))
+    assert exported.exit_code == 0
+    assert "range" in exported.stdout and "8] per torch.export" in exported.stdout
 
 
 def _case(index: int, batch: int, draw: str, passed: bool) -> CaseResult:
