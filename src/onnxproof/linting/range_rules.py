@@ -18,8 +18,8 @@ def range_findings(ranges: Iterable[DimRange]) -> tuple[Finding, ...]:
     return tuple(
         make_finding(
             "dim-range",
-            f"{range_text(r)}: the graph was made for those sizes (the model's code branches "
-            f"on {r.name}); parity tries {r.name}={r.high + 1} to see whether it holds past them",
+            f"{range_text(r)}: the model's code tests the size of {r.name}, and the graph "
+            f"holds what it does up to {r.high}",
         )
         for r in ranges
         if r.high is not None
