@@ -23,12 +23,16 @@ def dim_ranges(program: Any, specs: tuple[TensorSpec, ...]) -> tuple[DimRange, .
     The user inputs are matched to the specs by position (both follow the forward's order).
     """
     try:
-        constraints = program.range_constraints
-        placeholders = {n.name: n for n in program.graph.nodes if n.op == "placeholder"}
-        user_inputs = list(program.graph_signature.user_inputs)
-    except AttributeError as exc:  # not an ExportedProgram as this torch makes them
-        log.info("no dim ranges read from the exported program: %s", exc)
+        return _read(program, specs)
+    except Exception as exc:  # a report of the file, never a reason to refuse it
+        log.info("no dim ranges read from the exported program: %s: %s", type(exc).__name__, exc)
         return ()
+
+
+def _read(program: Any, specs: tuple[TensorSpec, ...]) -> tuple[DimRange, ...]:
+    constraints = program.range_constraints
+    placeholders = {n.name: n for n in program.graph.nodes if n.op == "placeholder"}
+    user_inputs = list(program.graph_signature.user_inputs)
     if len(user_inputs) != len(specs):  # nested or None inputs: no safe pairing
         return ()
     found: dict[str, DimRange] = {}
