@@ -6,14 +6,21 @@ and a failing case can be regenerated from its index alone.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import math
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
 from onnxproof.data.roles import role_array
 from onnxproof.errors import UsageError
-from onnxproof.specs import INT_LIMITS, TensorSpec, check_elements, dynamic_dim_names
+from onnxproof.specs import (
+    INT_LIMITS,
+    MAX_ELEMENTS,
+    TensorSpec,
+    check_elements,
+    dynamic_dim_names,
+)
 
 #: Sizes every dynamic dim is tried at besides its example size: 1 (the size exporters like to
 #: specialize), 2, and an odd size that matches no common example.
@@ -45,12 +52,16 @@ class Case:
 MAX_DIMS_ALONE = 3
 
 
-def case_sizes(specs: tuple[TensorSpec, ...]) -> list[dict[str, int]]:
+def case_sizes(
+    specs: tuple[TensorSpec, ...], upper_bounds: Mapping[str, int] | None = None
+) -> list[dict[str, int]]:
     """Size assignments: the example sizes first; with several dynamic dims, each dim alone at
-    every extra size (batch=7 with seq at its example), then all of them together.
+    every extra size (batch=7 with seq at its example), then all of them together; last, each
+    dim of ``upper_bounds`` alone at the size just past its bound.
 
     Varying one dim at a time is what lets a failure be pinned on that dim: when they only ever
-    change together, a size baked into one cannot be told from a size baked into another.
+    change together, a size baked into one cannot be told from a size baked into another. The
+    sizes past a bound come last so every other case keeps its index (and its arrays).
     """
     names = dynamic_dim_names(specs)
     example = {d.name: d.size for s in specs for d in s.dims if d.name is not None}
@@ -65,7 +76,16 @@ def case_sizes(specs: tuple[TensorSpec, ...]) -> list[dict[str, int]]:
         assignment = dict.fromkeys(names, size)
         if assignment not in result:
             result.append(assignment)
+    for name, bound in (upper_bounds or {}).items():
+        past = {**example, name: bound + 1}
+        if name in names and past not in result and _fits(specs, past):
+            result.append(past)
     return result
+
+
+def _fits(specs: tuple[TensorSpec, ...], sizes: dict[str, int]) -> bool:
+    # A bound far past any size worth generating is reported, not tried.
+    return all(math.prod(s.shape_for(sizes)) <= MAX_ELEMENTS for s in specs)
 
 
 def synthetic_cases(

@@ -123,6 +123,7 @@ def export_model(
         log=chain.log,
         seconds=time.perf_counter() - start,
         warnings=chain.warnings,
+        dim_ranges=chain.success.dim_ranges,
     )
 
 

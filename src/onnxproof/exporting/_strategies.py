@@ -14,6 +14,8 @@ import torch
 from onnxproof.binding import Binding
 from onnxproof.exporting._binding import dynamic_shapes_by_name, positional_forward
 from onnxproof.exporting._naming import name_graph_io
+from onnxproof.exporting._ranges import dim_ranges
+from onnxproof.results import DimRange
 from onnxproof.specs import TensorSpec
 
 
@@ -40,6 +42,8 @@ class AttemptOutcome:
     path: Path | None
     error: BaseException | None
     seconds: float
+    #: The range of each dynamic dim the file was made for, when the exporter says.
+    dim_ranges: tuple[DimRange, ...] = ()
 
 
 class InvalidFileError(Exception):
@@ -59,7 +63,7 @@ class ExportStrategy(abc.ABC):
         """Export, then check the file: an invalid file is a failed attempt, so the chain goes on."""
         start = time.perf_counter()
         try:
-            self._export(request, destination)
+            ranges = self._export(request, destination) or ()
             _check_file(destination)
         except (Exception, SystemExit, KeyboardInterrupt) as exc:
             # SystemExit / KeyboardInterrupt here come from the model's code (a real Ctrl-C is
@@ -68,11 +72,16 @@ class ExportStrategy(abc.ABC):
                 strategy=self.name, path=None, error=exc, seconds=time.perf_counter() - start
             )
         return AttemptOutcome(
-            strategy=self.name, path=destination, error=None, seconds=time.perf_counter() - start
+            strategy=self.name,
+            path=destination,
+            error=None,
+            seconds=time.perf_counter() - start,
+            dim_ranges=ranges,
         )
 
     @abc.abstractmethod
-    def _export(self, request: ExportRequest, destination: Path) -> None: ...
+    def _export(self, request: ExportRequest, destination: Path) -> tuple[DimRange, ...] | None:
+        """Write the file; return the dynamic dims' ranges when the exporter knows them."""
 
 
 def _check_file(path: Path) -> None:
@@ -91,7 +100,7 @@ class DynamoStrategy(ExportStrategy):
 
     name = "dynamo"
 
-    def _export(self, request: ExportRequest, destination: Path) -> None:
+    def _export(self, request: ExportRequest, destination: Path) -> tuple[DimRange, ...]:
         model: Any = request.exported_program or request.module
         dynamic_shapes = None if request.exported_program is not None else _dynamic_shapes(request)
         program = torch.onnx.export(
@@ -108,6 +117,7 @@ class DynamoStrategy(ExportStrategy):
         # Not torch's input_names/output_names: it renames without looking for clashes.
         name_graph_io(program.model, [s.name for s in request.specs], request.output_names)
         program.save(str(destination), external_data=False)
+        return dim_ranges(program.exported_program, request.specs)
 
 
 def _dynamic_shapes(request: ExportRequest) -> Any:

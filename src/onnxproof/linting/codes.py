@@ -153,6 +153,31 @@ CODES: dict[str, FindingCode] = {
             ),
         ),
         FindingCode(
+            code="dim-range",
+            severity=_I,
+            summary="torch.export bounded a dim declared dynamic: the file was made for sizes in that range",
+            fix="deploy within the range, or make the branch on the size follow it in the file (torch.cond)",
+            details=(
+                "The model's code branches on the dim's size (if x.shape[1] > 16): torch.export kept "
+                "the branch the example took and bounded the dim so that it holds (its "
+                "range_constraints). The file has no guard: past the bound it computes that branch "
+                "anyway. Verification tries the size just past the upper bound; when the file "
+                "disagrees there, the error is past-dim-range."
+            ),
+        ),
+        FindingCode(
+            code="past-dim-range",
+            severity=_E,
+            summary="past the range torch.export gave a dynamic dim, the file disagrees with PyTorch",
+            fix="keep inputs within the range, export at a size past it for that path, or express the branch with torch.cond so the file holds both",
+            details=(
+                "torch.export bounded the dim because the model takes another code path past the "
+                "bound (a chunked path for long sequences, a special case for big batches); the file "
+                "holds only the path of the example. Every generated case within the range agreed and "
+                "the cases past it disagreed: the message names the range and the failing sizes."
+            ),
+        ),
+        FindingCode(
             code="static-shape",
             severity=_W,
             summary="every dim of an input is static, so the dummy input's batch size is welded in",

@@ -10,6 +10,7 @@ import re
 from collections.abc import Sequence
 
 from onnxproof.linting._base import make_finding
+from onnxproof.linting.range_rules import range_findings
 from onnxproof.results import ExportResult, ExportWarning, Finding
 from onnxproof.specs import Severity
 
@@ -59,6 +60,7 @@ def export_findings(result: ExportResult, *, built_here: bool = False) -> tuple[
         )
     findings.extend(traced)
     findings.extend(_opset_findings(result, exporter))
+    findings.extend(range_findings(result.dim_ranges))
     return tuple(findings)
 
 

@@ -49,8 +49,9 @@ def baked_by_parity(
 ) -> Iterable[Finding]:
     """Passes at the example sizes, fails at others: the dims that changed behave as fixed.
 
-    Evidence must single the size out: every draw passes at the example sizes and every draw
-    fails at each size blamed. One draw failing at one size points at the values, not the size.
+    Evidence must single the size out: every draw passes at the example sizes, every draw
+    fails at each size blamed, and no case passes with the dim at any other size. One draw
+    failing at one size points at the values, not the size.
     ``known`` names dims already reported as baked (from the graph): they are not reported twice.
     """
     ran = [c for c in parity.cases if not c.skipped and c.index >= 0]
@@ -73,7 +74,13 @@ def baked_by_parity(
         # the dims only ever changed together, the failure is not pinned on any one of them.
         changed = [s for s in all_failing if _only_changed(s, example) == {dim}]
         bad = sorted({s[dim] for s in changed})
-        if not bad or dim in skip:
+        if (
+            not bad
+            or dim in skip
+            or any(c.passed and c.sizes.get(dim, size) != size for c in elsewhere)
+        ):
+            # A size other than the example that passed: the dim is not fixed (a branch on
+            # the size, say, fails past some bound but not everywhere).
             continue
         suspects = shape_constants_with(model, size) if model is not None else []
         nodes = (

@@ -61,6 +61,15 @@ class RunContext:
         v = self.verify_options
         return TolerancePolicy(atol=v.atol, rtol=v.rtol, per_output=dict(v.tolerances))
 
+    @property
+    def case_sizes(self) -> list[dict[str, int]]:
+        """The sizes of the generated cases: the usual ones, then each dim just past the upper
+        bound the exporter gave it (the file was made for sizes up to there only)."""
+        from onnxproof.data.synthetic import case_sizes
+
+        ranges = self.export.dim_ranges if self.export is not None else ()
+        return case_sizes(self.specs, {r.name: r.high for r in ranges if r.high is not None})
+
     def record(self, name: str, state: StepState, detail: str = "") -> None:
         self.steps[name] = Step(name=name, state=state, detail=detail)
 

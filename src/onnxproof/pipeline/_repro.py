@@ -37,7 +37,8 @@ def repro_step(ctx: RunContext, sessions: Any) -> None:
     ][:3]
     cases: list[tuple[str, Any, Any]] = []
     with ctx.timed("repro", "writing the repro bundle"):
-        for case in synthetic_cases(ctx.specs, seed=ctx.verify_options.seed):
+        generated = synthetic_cases(ctx.specs, seed=ctx.verify_options.seed, sizes=ctx.case_sizes)
+        for case in generated:
             if case.index in (failing or [0]):
                 sizes = ", ".join(f"{k}={v}" for k, v in case.sizes.items()) or "static"
                 label = f"case {case.index} ({sizes}, {case.draw})"

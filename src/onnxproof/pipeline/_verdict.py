@@ -45,6 +45,7 @@ def result_findings(ctx: RunContext) -> tuple[Finding, ...]:
     """Findings over the parity results; only a failed parity reads the graph (baked sizes)."""
     from onnxproof.linting.graph_rules import fixed_dynamic_dims
     from onnxproof.linting.parity_rules import parity_findings
+    from onnxproof.linting.range_rules import past_range_findings
 
     reports = [r for r in ctx.runtime_reports if r.available]
     if not reports:
@@ -60,6 +61,8 @@ def result_findings(ctx: RunContext) -> tuple[Finding, ...]:
     for index, report in enumerate(reports):
         # A baked size is a property of the file: diagnosed once, on the first runtime that ran.
         findings.extend(parity_findings(report, graph, known, diagnose_baked=index == 0))
+    if ctx.export is not None:  # a size past the range torch.export gave: also the file's
+        findings.extend(past_range_findings(ctx.export.dim_ranges, reports[0]))
     return tuple(findings)
 
 

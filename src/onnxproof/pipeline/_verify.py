@@ -176,7 +176,10 @@ def parity_step(ctx: RunContext, sessions: Sessions) -> None:
     if options.save_inputs is not None:
         from onnxproof.data.replay import save_cases
 
-        save_cases(synthetic_cases(ctx.specs, seed=options.seed), Path(options.save_inputs))
+        save_cases(
+            synthetic_cases(ctx.specs, seed=options.seed, sizes=ctx.case_sizes),
+            Path(options.save_inputs),
+        )
     reports = []
     for candidate in sessions.candidates:
         if candidate.load_error is not None:
@@ -186,7 +189,8 @@ def parity_step(ctx: RunContext, sessions: Sessions) -> None:
                 reports.append(unavailable(candidate, ctx))
                 continue
             cases, capped = capped_cases(
-                synthetic_cases(ctx.specs, seed=options.seed), candidate.session.case_limit
+                synthetic_cases(ctx.specs, seed=options.seed, sizes=ctx.case_sizes),
+                candidate.session.case_limit,
             )
             report = verify_parity(
                 sessions.reference,
@@ -499,6 +503,7 @@ def feeds_to_localize(ctx: RunContext) -> tuple[str, dict[str, Any]] | None:
     if index is None and not localize:
         return None
     seed = ctx.verify_options.seed
-    case = next(c for c in synthetic_cases(ctx.specs, seed=seed) if c.index == (index or 0))
+    cases = synthetic_cases(ctx.specs, seed=seed, sizes=ctx.case_sizes)
+    case = next(c for c in cases if c.index == (index or 0))
     sizes = ", ".join(f"{k}={v}" for k, v in case.sizes.items())
     return f"case {case.index} ({sizes or 'static'}, {case.draw})", case.feeds

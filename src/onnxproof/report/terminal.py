@@ -57,6 +57,12 @@ def render_export(result: ExportResult) -> list[str]:
     if result.opset_written != result.opset_requested:
         opset += f" (asked for {result.opset_requested})"
     parts.append(line(True, "exported", f"{result.onnx_path}{side} ({result.exporter}, {opset})"))
+    # A bound the exporter derived from a branch on the size: the file holds one path only.
+    parts += [
+        line(None, "range", f"dim {r.name!r} valid only in [{r.low}, {r.high}] per {r.source}")
+        for r in result.dim_ranges
+        if r.high is not None
+    ]
     return parts
 
 

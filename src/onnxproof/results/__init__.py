@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from onnxproof.results._run import (
         CaseResult,
         DatasetReport,
+        DimRange,
         Environment,
         ErrorHistogram,
         ExportAttempt,
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
 _RUN_RECORDS = {
     "CaseResult",
     "DatasetReport",
+    "DimRange",
     "Environment",
     "ErrorHistogram",
     "ExportAttempt",
@@ -101,6 +103,7 @@ __all__ = [
     "CaseResult",
     "CheckReport",
     "DatasetReport",
+    "DimRange",
     "DriftReport",
     "Environment",
     "ErrorHistogram",

@@ -37,6 +37,18 @@ class ExportWarning(_Record):
 
 
 @dataclass(frozen=True, kw_only=True)
+class DimRange(_Record):
+    """The sizes of a dynamic dim the exported graph was made for, as the exporter derived them
+    from the model's code (a branch on ``x.shape[1] > 16`` bounds it at 16); ``high`` None: no
+    upper bound."""
+
+    name: str
+    low: int
+    high: int | None
+    source: str = "torch.export"
+
+
+@dataclass(frozen=True, kw_only=True)
 class ExportResult(_Record):
     """The written ONNX file and the record of how it was made (``onnx_path`` None: no exporter
     could export the model; ``attempts`` say why)."""
@@ -55,6 +67,8 @@ class ExportResult(_Record):
     seconds: float
     #: Warnings of the attempt that wrote the file (the lint stage reads them).
     warnings: tuple[ExportWarning, ...] = ()
+    #: Each dynamic dim's range in the exported program (dynamo exporter only).
+    dim_ranges: tuple[DimRange, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
