@@ -116,6 +116,18 @@ CODES: dict[str, FindingCode] = {
             fix="keep the computation in tensors (x.shape[0] rather than int(x.sum())) or check parity at several sizes",
         ),
         FindingCode(
+            code="tolerance-loosened",
+            severity=_W,
+            summary="an output was compared with a tolerance more than 10 times its dtype's default",
+            fix="keep --atol/--rtol/--tol near the defaults; a wider tolerance needs a reason (fp16 compute, a known kernel difference) written beside it",
+        ),
+        FindingCode(
+            code="output-dtype-mismatch",
+            severity=_E,
+            summary="an output's type in the file is not the one PyTorch returns",
+            fix="export the model as it is deployed (no casts added or removed after export); for verify, check the file was made from this model",
+        ),
+        FindingCode(
             code="opset-above-request",
             severity=_E,
             summary=(

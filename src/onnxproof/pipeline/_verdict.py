@@ -43,6 +43,7 @@ def finish(ctx: RunContext) -> RunReport:
 
 def result_findings(ctx: RunContext) -> tuple[Finding, ...]:
     """Findings over the parity results; only a failed parity reads the graph (baked sizes)."""
+    from onnxproof.linting.dtype_rules import loosened_tolerance_findings, output_dtype_findings
     from onnxproof.linting.graph_rules import fixed_dynamic_dims
     from onnxproof.linting.parity_rules import parity_findings
     from onnxproof.linting.range_rules import past_range_findings
@@ -57,7 +58,9 @@ def result_findings(ctx: RunContext) -> tuple[Finding, ...]:
         graph = onnx.load(ctx.onnx_path, load_external_data=False)
     # Dims the graph already shows fixed are reported by the graph rule; not twice.
     known = tuple(fixed_dynamic_dims(ctx.specs, ctx.check.info if ctx.check else None))
-    findings: list[Finding] = []
+    info = ctx.check.info if ctx.check else None
+    findings: list[Finding] = output_dtype_findings(info, reports[0])
+    findings += loosened_tolerance_findings(reports[0])
     for index, report in enumerate(reports):
         # A baked size is a property of the file: diagnosed once, on the first runtime that ran.
         findings.extend(parity_findings(report, graph, known, diagnose_baked=index == 0))
