@@ -116,6 +116,12 @@ CODES: dict[str, FindingCode] = {
             fix="keep the computation in tensors (x.shape[0] rather than int(x.sum())) or check parity at several sizes",
         ),
         FindingCode(
+            code="single-size",
+            severity=_W,
+            summary="a dynamic dim was compared at one size only: PyTorch raised at every other",
+            fix="give sizes the model accepts (name=SIZE in --input, or --data at other sizes), or export the dim static if the model only takes one size",
+        ),
+        FindingCode(
             code="tolerance-loosened",
             severity=_W,
             summary="an output was compared with a tolerance more than 10 times its dtype's default",

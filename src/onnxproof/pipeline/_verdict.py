@@ -43,6 +43,7 @@ def finish(ctx: RunContext) -> RunReport:
 
 def result_findings(ctx: RunContext) -> tuple[Finding, ...]:
     """Findings over the parity results; only a failed parity reads the graph (baked sizes)."""
+    from onnxproof.linting.coverage_rules import single_size_findings
     from onnxproof.linting.dtype_rules import loosened_tolerance_findings, output_dtype_findings
     from onnxproof.linting.graph_rules import fixed_dynamic_dims
     from onnxproof.linting.parity_rules import parity_findings
@@ -61,6 +62,7 @@ def result_findings(ctx: RunContext) -> tuple[Finding, ...]:
     info = ctx.check.info if ctx.check else None
     findings: list[Finding] = output_dtype_findings(info, reports[0])
     findings += loosened_tolerance_findings(reports[0])
+    findings += single_size_findings(reports[0])
     for index, report in enumerate(reports):
         # A baked size is a property of the file: diagnosed once, on the first runtime that ran.
         findings.extend(parity_findings(report, graph, known, diagnose_baked=index == 0))
