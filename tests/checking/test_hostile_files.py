@@ -297,3 +297,39 @@ def test_strings_that_are_not_utf8_are_read_as_text(tmp_path: Path) -> None:
     assert result.exit_code == 1, result.output
     nodes = [f["node"] for f in json.loads(json_path.read_text())["findings"]]
     assert "NO\\xff\\xfeE" in nodes
+
+
+def _beyond(tmp_path: Path, kind: str) -> Path:
+    path = tmp_path / f"{kind}.onnx"
+    if kind == "truncated":
+        weight = numpy_helper.from_array(np.ones((4, 4), dtype=np.float32), "w")
+        model = _model([helper.make_node("MatMul", ["x", "w"], ["y"])], [weight])
+        onnx.save(model, str(path), save_as_external_data=True, location="w.bin",
+                  size_threshold=0)  # fmt: skip
+        data = tmp_path / "w.bin"
+        data.write_bytes(data.read_bytes()[:20])
+    elif kind == "future":
+        model = _model([RELU])
+        model.opset_import[0].version = onnx.defs.onnx_opset_version() + 70
+        onnx.save(model, str(path))
+    else:
+        graph = helper.make_graph([], "empty", [], [])
+        onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)]), str(path))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("kind", "says"),
+    [
+        ("truncated", "needs 64 bytes at offset 0 of 'w.bin', which holds 20"),
+        ("future", "newer than any this onnx"),
+        ("empty", "the graph has no outputs"),
+    ],
+)
+def test_files_the_checker_lets_through_but_no_runtime_loads_fail(
+    tmp_path: Path, kind: str, says: str
+) -> None:
+    """onnx.checker passes these; ONNX Runtime refuses each. check must not say PASS."""
+    result = CliRunner().invoke(app, ["check", str(_beyond(tmp_path, kind))])
+    assert result.exit_code == 1, result.output
+    assert says in result.output and "✗ checker" in result.output

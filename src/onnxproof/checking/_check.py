@@ -31,6 +31,8 @@ def check_model(path: str | Path, model: onnx.ModelProto | None = None) -> Check
         onnx.checker.check_model(str(path), full_check=True)
     except Exception as exc:  # ValidationError, InferenceError, and C++ errors alike
         checker_error = _explain(model, exc)
+    if checker_error is None:
+        checker_error = beyond_checker(model, path)
     inference_error = None
     inference_passed: bool | None = None
     if checker_error is None:
@@ -51,6 +53,59 @@ def check_model(path: str | Path, model: onnx.ModelProto | None = None) -> Check
         shape_inference_error=inference_error,
         info=model_info(model, path),
     )
+
+
+def beyond_checker(model: onnx.ModelProto, path: Path) -> str | None:
+    """What onnx.checker lets through that no runtime loads: a graph without outputs, an opset
+    newer than this onnx knows, external data shorter than its tensors."""
+    if not model.graph.output:
+        return "the graph has no outputs: there is nothing to run"
+    known = onnx.defs.onnx_opset_version()
+    for opset in model.opset_import:
+        if opset.domain in ("", "ai.onnx") and opset.version > known:
+            return (
+                f"opset {opset.version} of ai.onnx is newer than any this onnx "
+                f"{onnx.__version__} knows (up to {known}): no runtime here implements it"
+            )
+    return _short_external_data(model, path.parent)
+
+
+def _short_external_data(model: onnx.ModelProto, folder: Path) -> str | None:
+    """The first initializer whose external bytes run past the end of their file."""
+    from onnx.external_data_helper import ExternalDataInfo, uses_external_data
+
+    for tensor in model.graph.initializer:
+        if not uses_external_data(tensor):
+            continue
+        info = ExternalDataInfo(tensor)
+        target = folder / info.location
+        if not target.is_file():
+            continue  # a missing file is the checker's to report
+        need = info.length
+        if need is None:
+            itemsize = _itemsize(tensor.data_type)
+            if itemsize is None:
+                continue
+            count = 1
+            for dim in tensor.dims:
+                count *= dim
+            need = count * itemsize
+        have = target.stat().st_size
+        offset = info.offset or 0
+        if offset + need > have:
+            return (
+                f"initializer {tensor.name!r} needs {need:,} bytes at offset {offset:,} of "
+                f"{info.location!r}, which holds {have:,}: the data file is truncated or not "
+                "this model's"
+            )
+    return None
+
+
+def _itemsize(data_type: int) -> int | None:
+    try:
+        return int(onnx.helper.tensor_dtype_to_np_dtype(data_type).itemsize)
+    except Exception:  # strings and types numpy has no width for
+        return None
 
 
 def read_model(path: str | Path) -> onnx.ModelProto:
