@@ -122,3 +122,41 @@ def test_the_cache_key_follows_the_local_modules_a_model_imports(tmp_path: Path)
     assert cache_key(load_zoo(tmp_path / "zoo.toml").models[0]) == key
     (tmp_path / "layers.py").write_text("import torch\nWIDTH = 5\n")
     assert cache_key(load_zoo(tmp_path / "zoo.toml").models[0]) != key
+
+
+def _net_importing(folder: Path, module: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "net.py").write_text(
+        f"import os, sys, torch\nsys.path.insert(0, os.path.join(os.path.dirname(__file__), "
+        f"'..', 'lib'))\nimport {module}\n\n"
+        "class Net(torch.nn.Module):\n    def forward(self, x):\n"
+        f"        return {module}.act(x)\n"
+    )
+    (folder / "zoo.toml").write_text(
+        '[[model]]\nname = "net"\nmodel = "net.py:Net"\ninputs = ["x:float32[batch,4]"]\n'
+    )
+    return folder / "zoo.toml"
+
+
+def test_a_module_the_model_finds_at_run_time_only_is_never_cached(tmp_path: Path) -> None:
+    """The model puts ../lib on sys.path itself: its helper cannot be hashed here, and a changed
+    helper must not be answered from the cache."""
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "helper_only_at_run.py").write_text("def act(x):\n    return x * 2\n")
+    zoo = _net_importing(tmp_path / "zoo", "helper_only_at_run")
+    (model,) = load_zoo(zoo).models
+    assert model.files is None and cache_key(model) is None
+
+
+def test_a_module_found_on_the_path_outside_installed_packages_is_hashed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "lib").mkdir()
+    helper = tmp_path / "lib" / "helper_on_path.py"
+    helper.write_text("def act(x):\n    return x * 2\n")
+    monkeypatch.syspath_prepend(str(tmp_path / "lib"))
+    zoo = _net_importing(tmp_path / "zoo", "helper_on_path")
+    key = cache_key(load_zoo(zoo).models[0])
+    assert key is not None
+    helper.write_text("def act(x):\n    return x * 3\n")
+    assert cache_key(load_zoo(zoo).models[0]) != key

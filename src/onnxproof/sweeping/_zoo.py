@@ -9,6 +9,7 @@ and the key, so a zoo never half-runs.
 from __future__ import annotations
 
 import ast
+import importlib.util
 import math
 import os
 import re
@@ -280,7 +281,8 @@ def _reference(reference: str, folder: Path, where: str) -> tuple[str, tuple[Pat
         path = folder / where_part
         _require(path, where)
         # The local modules it imports too (layers.py, a utils/ package beside it), transitively.
-        return f"{path}:{attribute}", (path, *_local_imports(path))
+        imported = _local_imports(path)
+        return f"{path}:{attribute}", None if imported is None else (path, *imported)
     return reference, None  # a module on the path: imported by the run, its files unknown here
 
 
@@ -292,31 +294,70 @@ def _require(path: Path, where: str) -> None:
         )
 
 
-def _local_imports(source: Path) -> tuple[Path, ...]:
-    """The .py files beside ``source`` that it imports, and those they import, in a stable
-    order. A file that does not parse is left to the run to report."""
-    folder, seen, todo = source.parent, {source}, [source]
+def _local_imports(source: Path) -> tuple[Path, ...] | None:
+    """The .py files ``source`` imports that are not installed packages or the standard library
+    (beside it, or found on the path), and those they import, in a stable order.
+
+    None when an import resolves to nothing here (a folder the model adds to ``sys.path`` when it
+    runs, say): its files cannot be hashed, so a verdict on the model must never be reused. A
+    file that does not parse is left to the run to report.
+    """
+    seen, todo = {source}, [source]
     while todo:
+        current = todo.pop()
         try:
-            tree = ast.parse(todo.pop().read_text(encoding="utf-8"))
+            tree = ast.parse(current.read_text(encoding="utf-8"))
         except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
             continue
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                heads = [alias.name.split(".")[0] for alias in node.names]
-            elif isinstance(node, ast.ImportFrom):
-                heads = [(node.module or "").split(".")[0]] if node.module else []
-                if node.level and not node.module:
-                    heads = [alias.name for alias in node.names]
-            else:
-                continue
-            for head in heads:
-                module, package = folder / f"{head}.py", folder / head
-                found = [module] if module.is_file() else []
-                if package.is_dir():
-                    found += sorted(package.rglob("*.py"))
-                for path in found:
-                    if path not in seen:
-                        seen.add(path)
-                        todo.append(path)
+        for head in _import_heads(tree):
+            found = _module_files(head, current.parent)
+            if found is None:
+                return None
+            for path in found:
+                if path not in seen:
+                    seen.add(path)
+                    todo.append(path)
     return tuple(sorted(seen - {source}))
+
+
+def _import_heads(tree: ast.AST) -> list[str]:
+    """The top-level names every import in ``tree`` starts from."""
+    heads: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            heads += [alias.name.split(".")[0] for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.module:
+                heads.append(node.module.split(".")[0])
+            elif node.level:
+                heads += [alias.name for alias in node.names]
+    return heads
+
+
+def _module_files(head: str, folder: Path) -> list[Path] | None:
+    """The user's .py files behind ``head``: beside the importer, or on the path outside the
+    installed packages. [] for the standard library and installed packages (their versions are
+    in the key, or they are not the model's); None when it resolves nowhere."""
+    module, package = folder / f"{head}.py", folder / head
+    found = [module] if module.is_file() else []
+    if package.is_dir():
+        found += sorted(package.rglob("*.py"))
+    if found or head in sys.stdlib_module_names or head in sys.builtin_module_names:
+        return found
+    try:
+        spec = importlib.util.find_spec(head)  # a top-level name: finds, imports nothing
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None:
+        return None
+    origin = spec.origin if spec.origin not in (None, "built-in", "frozen") else None
+    places = [Path(origin)] if origin else [Path(p) for p in spec.submodule_search_locations or ()]
+    if any(part in ("site-packages", "dist-packages") for p in places for part in p.parts):
+        return []
+    files: list[Path] = []
+    for place in places:
+        if place.is_file() and place.suffix == ".py":
+            files.append(place)
+        elif place.is_dir():
+            files += sorted(place.rglob("*.py"))
+    return files
