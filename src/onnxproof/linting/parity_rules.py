@@ -134,7 +134,7 @@ def data_findings(report: DatasetReport) -> tuple[Finding, ...]:
         if not o.passed and o.samples and not judged_by_values(o)
     ]
     for o in report.outputs:
-        findings.extend(value_findings(o, f"on {report.source}"))
+        findings.extend(value_findings(o, f"on {report.source}", generated=False))
     if report.failed_batches:
         findings.append(
             make_finding(

@@ -38,16 +38,23 @@ def judged_by_values(output: _Judged) -> bool:
     return explained and output.mismatch_fraction == 0
 
 
-def value_findings(output: _Judged, where: str) -> tuple[Finding, ...]:
-    """``where`` says on what the output was compared ("on ort-cpu", "on data.npz")."""
+def value_findings(
+    output: _Judged, where: str, *, generated: bool = True
+) -> tuple[Finding, ...]:
+    """``where`` says on what the output was compared ("on ort-cpu", "on data.npz");
+    ``generated``: on the generated cases (else on the user's data)."""
     if output.reference_all_nonfinite:
+        why = (
+            "the generated inputs are probably outside the model's domain, or the model "
+            "produces NaN (try --data, or a value range in the input spec)"
+            if generated
+            else "the model produces NaN or inf on this data"
+        )
         return (
             make_finding(
                 "reference-not-finite",
                 f"output {output.name!r} {where}: PyTorch's output was NaN or inf in every "
-                "element, so nothing of it was compared; the generated inputs are probably "
-                "outside the model's domain, or the model produces NaN (try --data, or a value "
-                "range in the input spec)",
+                f"element, so nothing of it was compared; {why}",
             ),
         )
     findings = []

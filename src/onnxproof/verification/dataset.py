@@ -80,7 +80,10 @@ def compare_batch(
     stats = {}
     for name, ref in expected.items():
         atol, rtol = policy.for_output(name, str(ref.dtype))
-        stats[name] = OutputStats(name, atol=atol, rtol=rtol, worst=worst, topk=topk)
+        judges_scale = policy.judges_scale(name, str(ref.dtype))
+        stats[name] = OutputStats(
+            name, atol=atol, rtol=rtol, worst=worst, topk=topk, judges_scale=judges_scale
+        )
         stats[name].update(actual[name], ref, first_index=first_index)
     return BatchResult(batch_id=batch_id, first_index=first_index, samples=size, stats=stats)
 
