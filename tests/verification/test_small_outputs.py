@@ -70,7 +70,10 @@ def test_tiny_output_half_off_fails(tmp_path: Path) -> None:
 def test_faithful_tiny_output_still_passes(tmp_path: Path) -> None:
     torch.manual_seed(0)
     report = onnxproof.run(
-        TinyWeights(), inputs=SPEC, output=tmp_path / "w.onnx", runtimes=("ort-cpu", "onnx-reference")
+        TinyWeights(),
+        inputs=SPEC,
+        output=tmp_path / "w.onnx",
+        runtimes=("ort-cpu", "onnx-reference"),
     )
     assert report.status == "pass", report.findings
     for parity in report.runtimes:

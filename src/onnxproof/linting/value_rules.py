@@ -38,9 +38,7 @@ def judged_by_values(output: _Judged) -> bool:
     return explained and output.mismatch_fraction == 0
 
 
-def value_findings(
-    output: _Judged, where: str, *, generated: bool = True
-) -> tuple[Finding, ...]:
+def value_findings(output: _Judged, where: str, *, generated: bool = True) -> tuple[Finding, ...]:
     """``where`` says on what the output was compared ("on ort-cpu", "on data.npz");
     ``generated``: on the generated cases (else on the user's data)."""
     if output.reference_all_nonfinite:
@@ -78,3 +76,16 @@ def value_findings(
             )
         )
     return tuple(findings)
+
+
+def value_failure(output: _Judged, where: str, *, generated: bool = True) -> Finding | None:
+    """The error finding that explains why the output failed, when these rules alone failed it
+    (None when elements were out of tolerance, or nothing failed here)."""
+    if not judged_by_values(output):
+        return None
+    errors = [
+        f
+        for f in value_findings(output, where, generated=generated)
+        if f.code in ("reference-not-finite", "small-output-mismatch")
+    ]
+    return errors[0] if errors else None
