@@ -238,8 +238,10 @@ CODES: dict[str, FindingCode] = {
                 "When an output's RMS is at or below atol, |a - b| <= atol + rtol*|b| holds for "
                 "errors as large as the output itself, so the elementwise test cannot see them. "
                 "Such an output is also judged by ||a - b|| / ||b|| and fails above 0.1 (faithful "
-                "float32 kernels give ~1e-7; a 1.5x error gives 0.5). An output with its own "
-                "--tol is judged elementwise only."
+                "float32 kernels give ~1e-7; a 1.5x error gives 0.5) and above 10 times the "
+                "output's own noise: how much PyTorch's output moves when its float inputs move "
+                "by one ulp (~1 for an output that is a difference of nearly equal terms, which "
+                "then passes). An output with its own --tol is judged elementwise only."
             ),
         ),
         FindingCode(

@@ -7,7 +7,11 @@ from typing import Protocol
 
 from onnxproof.linting._base import make_finding
 from onnxproof.results import Finding
-from onnxproof.verification.tolerance import NONFINITE_WARNING_FRACTION, SMALL_OUTPUT_REL_L2
+from onnxproof.verification.tolerance import (
+    NOISE_MARGIN,
+    NONFINITE_WARNING_FRACTION,
+    SMALL_OUTPUT_REL_L2,
+)
 
 
 class _Judged(Protocol):
@@ -27,6 +31,8 @@ class _Judged(Protocol):
     def reference_all_nonfinite(self) -> bool: ...
     @property
     def reference_rms(self) -> float | None: ...
+    @property
+    def reference_noise(self) -> float | None: ...
     @property
     def small_output_diverged(self) -> bool: ...
 
@@ -72,10 +78,19 @@ def value_findings(output: _Judged, where: str, *, generated: bool = True) -> tu
                 f"output {output.name!r} {where}: its scale (RMS {output.reference_rms:.2e}) is "
                 f"at or below atol {output.atol:g}, so the elementwise test cannot see errors of "
                 f"its size; its relative L2 error is {output.rel_l2_error:.2e}, above "
-                f"{SMALL_OUTPUT_REL_L2:g}",
+                f"{SMALL_OUTPUT_REL_L2:g}{_noise_note(output.reference_noise)}",
             )
         )
     return tuple(findings)
+
+
+def _noise_note(noise: float | None) -> str:
+    if noise is None:
+        return ""
+    return (
+        f" and {NOISE_MARGIN:g}x PyTorch's own noise (its output moves by {noise:.2e} when its "
+        "float inputs move by one ulp)"
+    )
 
 
 def value_failure(output: _Judged, where: str, *, generated: bool = True) -> Finding | None:

@@ -104,6 +104,9 @@ class OutputParity(_Record):
     reference_all_nonfinite: bool = False
     #: RMS of the reference over the pairs finite on both sides: the output's own scale.
     reference_rms: float | None = None
+    #: Relative L2 change of PyTorch's own output when its float inputs move by one ulp: how
+    #: much of a small output is float noise (measured only for outputs at or below atol).
+    reference_noise: float | None = None
     #: The scale is at or below atol and the relative L2 error says the output diverges.
     small_output_diverged: bool = False
     #: Cases not compared on this output because the reference was NaN in every element.
@@ -205,6 +208,9 @@ class OutputDatasetMetrics(_Record):
     reference_all_nonfinite: bool = False
     #: RMS of the reference over the pairs finite on both sides: the output's own scale.
     reference_rms: float | None = None
+    #: Relative L2 change of PyTorch's own output when its float inputs move by one ulp: how
+    #: much of a small output is float noise (measured only for outputs at or below atol).
+    reference_noise: float | None = None
     #: The scale is at or below atol and the relative L2 error says the output diverges.
     small_output_diverged: bool = False
     #: Samples not compared on this output because the reference was NaN in every element.

@@ -21,6 +21,7 @@ from onnxproof.verification.metrics import (
     reference_rms,
     rel_l2,
 )
+from onnxproof.verification.noise import reference_noise, small_outputs
 from onnxproof.verification.tolerance import TolerancePolicy, small_output_diverged
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,9 @@ class _Running:
     cases_reference_nan: int = 0
     #: Whether this output is also judged by relative L2 error when small next to its atol.
     judges_scale: bool = False
+    #: Sums of squares of PyTorch's own change under a one-ulp nudge, and of its output there.
+    noise_sq: float = 0.0
+    noise_ref: float = 0.0
 
     def skip_nan_reference(self, size: int) -> None:
         self.cases_reference_nan += 1
@@ -115,7 +119,8 @@ def _record(name: str, r: _Running) -> OutputParity:
     error = rel_l2(r.sq_diff, r.sq_ref)
     rms = reference_rms(r.sq_ref, r.finite_pairs)
     all_nonfinite = r.elements == 0 and r.reference_nonfinite > 0
-    small = r.judges_scale and small_output_diverged(rms, error, r.atol)
+    noise = rel_l2(r.noise_sq, r.noise_ref) if r.noise_ref > 0 else None
+    small = r.judges_scale and small_output_diverged(rms, error, r.atol, noise)
     return OutputParity(
         name=name,
         dtype=r.dtype,
@@ -136,6 +141,7 @@ def _record(name: str, r: _Running) -> OutputParity:
         ),
         reference_all_nonfinite=all_nonfinite,
         reference_rms=rms,
+        reference_noise=noise,
         small_output_diverged=small,
         cases_reference_nan=r.cases_reference_nan,
     )
@@ -179,6 +185,7 @@ def _run_case(
         return result(False, explain_runtime_error(str(exc), specs, case.sizes))
     failed: list[str] = []
     shape_errors: list[str] = []
+    noise = reference_noise(reference, case.feeds, expected, small_outputs(expected, policy))
     for name, ref in expected.items():
         got = actual.get(name)
         if got is None:
@@ -200,6 +207,9 @@ def _run_case(
             continue
         comparison = compare(got, ref, atol=running.atol, rtol=running.rtol)
         running.add(comparison)
+        if name in noise:
+            running.noise_sq += noise[name][0]
+            running.noise_ref += noise[name][1]
         if not comparison.passed:
             failed.append(name)
             if comparison.shape_error:

@@ -93,6 +93,7 @@ class OutputStats:
         # reference, pairs finite on both sides (for the output's RMS scale)
         self._nonfinite_pairs = self._ref_nonfinite = self._ref_elements = 0
         self._samples_ref_nan = self._finite_pairs = 0
+        self._noise_sq = self._noise_ref = 0.0  # PyTorch's own change under a one-ulp nudge
         #: Judged by relative L2 error too when small next to atol (the policy says which).
         self.judges_scale = judges_scale
 
@@ -148,6 +149,11 @@ class OutputStats:
         if self.topk:
             self._add_topk(actual, reference)
 
+    def add_noise(self, sq_change: float, sq_reference: float) -> None:
+        """PyTorch's own change under a one-ulp nudge of the batch (``noise.reference_noise``)."""
+        self._noise_sq += sq_change
+        self._noise_ref += sq_reference
+
     def merge(self, other: OutputStats) -> OutputStats:
         """Add the batches ``other`` saw (after this one's); returns self. Same output, same
         tolerances and settings required: merging two different comparisons is a bug."""
@@ -180,6 +186,8 @@ class OutputStats:
         self._ref_elements += other._ref_elements
         self._samples_ref_nan += other._samples_ref_nan
         self._finite_pairs += other._finite_pairs
+        self._noise_sq += other._noise_sq
+        self._noise_ref += other._noise_ref
         # Entries are unique (global indices), so the N largest of the union are exactly what
         # one heap fed every sample would hold.
         self._heap = heapq.nlargest(self.worst, self._heap + other._heap)
@@ -238,7 +246,9 @@ class OutputStats:
         worst = sorted(self._heap, key=lambda e: (-e[0], -e[1]))
         all_nonfinite = self._elements == 0 and self._ref_nonfinite > 0
         rms = reference_rms(self._sq_b_finite, self._finite_pairs)
-        small = self.judges_scale and small_output_diverged(rms, rel_l2, self.atol)
+        noise = self._noise_sq / self._noise_ref if self._noise_ref > 0 else None
+        noise = math.sqrt(noise) if noise is not None else None
+        small = self.judges_scale and small_output_diverged(rms, rel_l2, self.atol, noise)
         return OutputDatasetMetrics(
             name=self.name,
             dtype=self._dtype,
@@ -272,6 +282,7 @@ class OutputStats:
             ),
             reference_all_nonfinite=all_nonfinite,
             reference_rms=rms,
+            reference_noise=noise,
             small_output_diverged=small,
             samples_reference_nan=self._samples_ref_nan,
         )
