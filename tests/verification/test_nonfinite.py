@@ -11,6 +11,7 @@ from torch import nn
 
 import onnxproof
 from onnxproof.report.junit import render_junit
+from onnxproof.report.terminal import render_parity
 from onnxproof.verification.metrics import compare
 
 SPEC = ["x:float32[batch,8]"]
@@ -83,6 +84,7 @@ def test_output_nan_everywhere_is_never_a_pass(tmp_path: Path) -> None:
             report.verification.cases
         )
         assert out.histogram is None or out.histogram.zeros == 0
+        assert "PyTorch gave NaN/inf" in "\n".join(render_parity(report.verification))
         found = [f for f in report.findings if f.code == "reference-not-finite"]
         assert len(found) == 1 and found[0].severity == "error"
         assert "'output'" in found[0].message and "--data" in found[0].message
@@ -126,6 +128,8 @@ def test_case_with_an_all_nan_reference_is_not_compared(tmp_path: Path) -> None:
     assert out.cases_reference_nan == len(negative) > 0
     assert out.cases_compared == len(report.verification.cases) - len(negative)
     assert out.passed and not out.reference_all_nonfinite and report.status == "pass"
+    shown = "\n".join(render_parity(report.verification))
+    assert f"{len(negative)} case(s) not compared (PyTorch gave NaN)" in shown
 
 
 def test_data_nan_everywhere_is_never_a_pass(tmp_path: Path) -> None:
