@@ -85,6 +85,8 @@ def test_output_nan_everywhere_is_never_a_pass(tmp_path: Path) -> None:
         )
         assert out.histogram is None or out.histogram.zeros == 0
         assert "PyTorch gave NaN/inf" in "\n".join(render_parity(report.verification))
+        parity_step = next(s for s in report.steps if s.name == "parity")
+        assert parity_step.state == "fail" and "nothing compared" in parity_step.detail
         found = [f for f in report.findings if f.code == "reference-not-finite"]
         assert len(found) == 1 and found[0].severity == "error"
         assert "'output'" in found[0].message and "--data" in found[0].message
