@@ -261,6 +261,55 @@ CODES: dict[str, FindingCode] = {
             fix="see the parity table; a higher opset, the other exporter, or a fix in the model code",
         ),
         FindingCode(
+            code="reference-not-finite",
+            severity=_E,
+            summary="PyTorch's output was NaN or infinite wherever it was produced: nothing of it was compared",
+            fix=(
+                "give inputs the model is defined on: --data with real samples, or a value range "
+                "in the input spec (x:float32[batch,8]{0.1..10}); or find where the model makes NaN"
+            ),
+            details=(
+                "A pair NaN on both sides (or the same infinity on both sides) agrees but proves "
+                "nothing, so it is not counted as compared, and a case whose reference is NaN in "
+                "every element is not compared at all. When that leaves nothing of an output, the "
+                "file was never checked against the model for it, whatever the runtime computed: "
+                "usually the generated inputs lie outside the model's domain (a log or sqrt of "
+                "negative values) or the model itself produces NaN."
+            ),
+        ),
+        FindingCode(
+            code="reference-partly-not-finite",
+            severity=_W,
+            summary="a notable fraction of PyTorch's output was NaN or infinite: those elements prove nothing",
+            fix=(
+                "give inputs the model is defined on (--data, or a value range in the input "
+                "spec), or find where the model makes NaN or inf"
+            ),
+            details=(
+                "Elements NaN or infinite in the reference are not compared when the runtime "
+                "gives the same, so the verdict rests on the other elements only. From 1% of the "
+                "reference's elements on, this warning gives the fraction."
+            ),
+        ),
+        FindingCode(
+            code="small-output-mismatch",
+            severity=_E,
+            summary="an output no larger than its atol differs from PyTorch by relative L2 error",
+            fix=(
+                "find the divergence (--localize); if the output is float noise by design, give it "
+                "a tolerance of its own with --tol NAME=ATOL,RTOL"
+            ),
+            details=(
+                "When an output's RMS is at or below atol, |a - b| <= atol + rtol*|b| holds for "
+                "errors as large as the output itself, so the elementwise test cannot see them. "
+                "Such an output is also judged by ||a - b|| / ||b|| and fails above 0.1 (faithful "
+                "float32 kernels give ~1e-7; a 1.5x error gives 0.5) and above 10 times the "
+                "output's own noise: how much PyTorch's output moves when its float inputs move "
+                "by one ulp (~1 for an output that is a difference of nearly equal terms, which "
+                "then passes). An output with its own --tol is judged elementwise only."
+            ),
+        ),
+        FindingCode(
             code="runtime-failure",
             severity=_E,
             summary="the runtime could not run the ONNX file on some inputs PyTorch accepts",

@@ -9,6 +9,7 @@ import onnx
 
 from onnxproof.linting._base import listed, make_finding, tensor_values
 from onnxproof.linting.graph_rules import SHAPE_INPUTS, constants, walk
+from onnxproof.linting.value_rules import judged_by_values, value_findings
 from onnxproof.results import DatasetReport, Finding, ParityReport
 
 
@@ -27,8 +28,10 @@ def parity_findings(
             f"(atol {o.atol:g}, rtol {o.rtol:g}; {o.mismatch_fraction:.1%} of elements outside)",
         )
         for o in parity.outputs
-        if not o.passed
+        if not o.passed and not judged_by_values(o)
     ]
+    for o in parity.outputs:
+        findings.extend(value_findings(o, f"on {parity.runtime}"))
     errors = [c for c in parity.cases if not c.passed and c.error and not c.failed_outputs]
     if errors:
         first = errors[0]
@@ -135,8 +138,10 @@ def data_findings(report: DatasetReport) -> tuple[Finding, ...]:
             f"{o.worst_samples[0].index if o.worst_samples else '-'})",
         )
         for o in report.outputs
-        if not o.passed and o.samples
+        if not o.passed and o.samples and not judged_by_values(o)
     ]
+    for o in report.outputs:
+        findings.extend(value_findings(o, f"on {report.source}", generated=False))
     if report.failed_batches:
         findings.append(
             make_finding(

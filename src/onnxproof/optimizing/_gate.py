@@ -113,6 +113,9 @@ def judge(
         if not out.dtype.startswith(("float", "bfloat")):
             checks.append(_check("exact", out.name, 1.0 - out.mismatch_fraction, 1.0, True))
             continue
+        if out.reference_all_nonfinite:  # NaN on both sides everywhere: nothing was compared
+            checks.append(_check("compared", out.name, 0.0, 1.0, True))
+            continue
         finite = math.isfinite(out.max_abs_diff)
         checks.append(_check("finite", out.name, 1.0 if finite else 0.0, 1.0, True))
         if task == "classification" and "top1" in out.topk_agreement:

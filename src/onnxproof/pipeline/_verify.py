@@ -224,7 +224,7 @@ def parity_state(reports: list[ParityReport]) -> tuple[StepState, str]:
     """Fail when any runtime ran and disagreed (or rejected the file); could not judge only
     when no runtime could."""
     failed = [
-        r.load_error or f"{r.runtime} disagrees with {r.reference}"
+        r.load_error or _disagreement(r)
         for r in reports
         if r.load_error or (r.available and not r.passed)
     ]
@@ -237,6 +237,13 @@ def parity_state(reports: list[ParityReport]) -> tuple[StepState, str]:
     if missing:
         return "error", "; ".join(missing)
     return "error", "nothing was compared: every output had 0 elements in every case"
+
+
+def _disagreement(report: ParityReport) -> str:
+    failing = [o for o in report.outputs if not o.passed]
+    if failing and all(o.reference_all_nonfinite for o in failing):
+        return f"{report.runtime}: nothing compared, {report.reference} gave NaN/inf everywhere"
+    return f"{report.runtime} disagrees with {report.reference}"
 
 
 def unavailable(candidate: Candidate, ctx: RunContext) -> ParityReport:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from onnxproof.linting.codes import CODES
+from onnxproof.linting.value_rules import value_failure
 from onnxproof.specs import Severity
 
 if TYPE_CHECKING:
@@ -206,6 +207,11 @@ def _output_check(group: str, out: OutputParity, ran: int, first_divergent: str 
     name = f"output {out.name}"
     if out.passed:
         return Check(group=group, name=name, state="pass")
+    failure = value_failure(out, f"on {group}")
+    if failure is not None:
+        return Check(
+            group=group, name=name, state="fail", message=failure.message, fix=failure.hint
+        )
     message = (
         f"max abs diff {fmt(out.max_abs_diff, '.3g')} beyond atol {out.atol:g} + rtol "
         f"{out.rtol:g}·|b| on {out.mismatch_fraction:.2%} of {out.compared_elements:,} elements "
@@ -241,6 +247,11 @@ def _data_output_check(out: OutputDatasetMetrics) -> Check:
     name = f"output {out.name}"
     if out.passed:
         return Check(group="data", name=name, state="pass")
+    failure = value_failure(out, "on the data", generated=False)
+    if failure is not None:
+        return Check(
+            group="data", name=name, state="fail", message=failure.message, fix=failure.hint
+        )
     message = (
         f"max abs diff {fmt(out.max_abs_diff, '.3g')} (p99 {fmt(out.p99_abs_diff, '.3g')}) beyond "
         f"atol {out.atol:g} + rtol {out.rtol:g}·|b| on {out.mismatch_fraction:.2%} of "

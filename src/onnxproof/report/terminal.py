@@ -143,8 +143,18 @@ def render_parity(parity: ParityReport) -> list[str]:
         )
     header_row = ["output", "dtype", "cases", "max abs", "max rel", "mismatch", "atol / rtol"]
     parts += table(rows, header=[*header_row, "min atol", ""], right=range(2, 8))
-    if parity.outputs and not parity.compared_elements:
+    not_finite = [o.name for o in parity.outputs if o.reference_all_nonfinite]
+    if not_finite:
+        names = ", ".join(not_finite)
+        parts.append(paint(f"  nothing of {names} was compared: PyTorch gave NaN/inf", "yellow"))
+    elif parity.outputs and not parity.compared_elements:
         parts.append(paint("  nothing was compared: every output had 0 elements", "yellow"))
+    for out in parity.outputs:
+        if out.cases_reference_nan and not out.reference_all_nonfinite:
+            text = (
+                f"  {out.name}: {out.cases_reference_nan} case(s) not compared (PyTorch gave NaN)"
+            )
+            parts.append(paint(text, "yellow"))
     skipped = [c for c in parity.cases if c.skipped]
     if skipped:
         parts.append(paint(f"  {len(skipped)} case(s) skipped: {skipped[0].error}", "yellow"))

@@ -108,6 +108,23 @@ class OutputParity(_Record):
     histogram: ErrorHistogram | None = None
     #: ||actual - reference|| / ||reference|| over the finite elements of every case compared.
     rel_l2_error: float | None = None
+    #: Pairs NaN on both sides or the same infinity on both sides: they agree but prove
+    #: nothing, and are not among the compared elements.
+    nonfinite_pairs: int = 0
+    #: Fraction (0-1) of the reference's elements that are NaN or infinite.
+    reference_nonfinite_fraction: float = 0.0
+    #: Nothing of this output was compared: the reference was NaN or infinite wherever it was
+    #: produced. Never a pass.
+    reference_all_nonfinite: bool = False
+    #: RMS of the reference over the pairs finite on both sides: the output's own scale.
+    reference_rms: float | None = None
+    #: Relative L2 change of PyTorch's own output when its float inputs move by one ulp: how
+    #: much of a small output is float noise (measured only for outputs at or below atol).
+    reference_noise: float | None = None
+    #: The scale is at or below atol and the relative L2 error says the output diverges.
+    small_output_diverged: bool = False
+    #: Cases not compared on this output because the reference was NaN in every element.
+    cases_reference_nan: int = 0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -195,6 +212,23 @@ class OutputDatasetMetrics(_Record):
     topk_agreement: dict[str, float] = field(default_factory=dict)
     #: Where the elementwise errors fall, in the bins of ``OutputParity.histogram``.
     histogram: ErrorHistogram | None = None
+    #: Pairs NaN on both sides or the same infinity on both sides: they agree but prove
+    #: nothing, and are not among the compared elements.
+    nonfinite_pairs: int = 0
+    #: Fraction (0-1) of the reference's elements that are NaN or infinite.
+    reference_nonfinite_fraction: float = 0.0
+    #: Nothing of this output was compared: the reference was NaN or infinite wherever it was
+    #: produced. Never a pass.
+    reference_all_nonfinite: bool = False
+    #: RMS of the reference over the pairs finite on both sides: the output's own scale.
+    reference_rms: float | None = None
+    #: Relative L2 change of PyTorch's own output when its float inputs move by one ulp: how
+    #: much of a small output is float noise (measured only for outputs at or below atol).
+    reference_noise: float | None = None
+    #: The scale is at or below atol and the relative L2 error says the output diverges.
+    small_output_diverged: bool = False
+    #: Samples not compared on this output because the reference was NaN in every element.
+    samples_reference_nan: int = 0
 
 
 @dataclass(frozen=True, kw_only=True)

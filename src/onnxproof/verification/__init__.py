@@ -14,8 +14,15 @@ from onnxproof.results import CaseResult, OutputParity, ParityReport
 from onnxproof.runtimes import Session
 from onnxproof.specs import TensorSpec
 from onnxproof.verification._explain import explain_runtime_error
-from onnxproof.verification.metrics import Comparison, compare, histogram_record, rel_l2
-from onnxproof.verification.tolerance import TolerancePolicy
+from onnxproof.verification.metrics import (
+    Comparison,
+    compare,
+    histogram_record,
+    reference_rms,
+    rel_l2,
+)
+from onnxproof.verification.noise import reference_noise, small_outputs
+from onnxproof.verification.tolerance import TolerancePolicy, small_output_diverged
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +45,22 @@ class _Running:
     sq_ref: float = 0.0
     #: Summed ``log_histogram`` counts of the cases compared (None: none had a shape to compare).
     histogram: np.ndarray | None = None
+    nonfinite_pairs: int = 0
+    finite_pairs: int = 0
+    reference_nonfinite: int = 0
+    reference_elements: int = 0
+    #: Cases whose reference was NaN in every element: not compared.
+    cases_reference_nan: int = 0
+    #: Whether this output is also judged by relative L2 error when small next to its atol.
+    judges_scale: bool = False
+    #: Sums of squares of PyTorch's own change under a one-ulp nudge, and of its output there.
+    noise_sq: float = 0.0
+    noise_ref: float = 0.0
+
+    def skip_nan_reference(self, size: int) -> None:
+        self.cases_reference_nan += 1
+        self.reference_nonfinite += size
+        self.reference_elements += size
 
     def add(self, c: Comparison) -> None:
         self.max_abs = max(self.max_abs, c.max_abs_diff)
@@ -49,6 +72,10 @@ class _Running:
         self.cases += 1
         self.sq_diff += c.sq_diff
         self.sq_ref += c.sq_ref
+        self.nonfinite_pairs += c.nonfinite_pairs
+        self.finite_pairs += c.finite_pairs
+        self.reference_nonfinite += c.reference_nonfinite
+        self.reference_elements += c.elements + c.nonfinite_pairs
         if c.histogram is not None:
             self.histogram = c.histogram if self.histogram is None else self.histogram + c.histogram
 
@@ -69,24 +96,7 @@ def verify_parity(
     results: list[CaseResult] = []
     for case in cases:
         results.append(_run_case(case, reference, candidate, outputs, specs, policy))
-    output_records = tuple(
-        OutputParity(
-            name=name,
-            dtype=r.dtype,
-            atol=r.atol,
-            rtol=r.rtol,
-            max_abs_diff=r.max_abs,
-            max_rel_diff=r.max_rel,
-            mismatch_fraction=r.mismatches / r.elements if r.elements else 0.0,
-            min_passing_atol=r.min_atol,
-            compared_elements=r.elements,
-            passed=not r.failed,
-            cases_compared=r.cases,
-            rel_l2_error=rel_l2(r.sq_diff, r.sq_ref),
-            histogram=histogram_record(r.histogram) if r.histogram is not None else None,
-        )
-        for name, r in outputs.items()
-    )
+    output_records = tuple(_record(name, r) for name, r in outputs.items())
     atol, rtol = policy.headline()
     ran = [r for r in results if not r.skipped]
     passed = bool(ran) and all(r.passed for r in ran) and all(o.passed for o in output_records)
@@ -99,6 +109,41 @@ def verify_parity(
         cases=tuple(results),
         outputs=output_records,
         seconds=round(time.perf_counter() - start, 3),
+    )
+
+
+def _record(name: str, r: _Running) -> OutputParity:
+    """The output's figures over every case; never a pass when nothing of it was compared
+    because the reference was NaN or inf everywhere, or when it is small next to its atol and
+    its relative L2 error says it diverges."""
+    error = rel_l2(r.sq_diff, r.sq_ref)
+    rms = reference_rms(r.sq_ref, r.finite_pairs)
+    all_nonfinite = r.elements == 0 and r.reference_nonfinite > 0
+    noise = rel_l2(r.noise_sq, r.noise_ref) if r.noise_ref > 0 else None
+    small = r.judges_scale and small_output_diverged(rms, error, r.atol, noise)
+    return OutputParity(
+        name=name,
+        dtype=r.dtype,
+        atol=r.atol,
+        rtol=r.rtol,
+        max_abs_diff=r.max_abs,
+        max_rel_diff=r.max_rel,
+        mismatch_fraction=r.mismatches / r.elements if r.elements else 0.0,
+        min_passing_atol=r.min_atol,
+        compared_elements=r.elements,
+        passed=not r.failed and not all_nonfinite and not small,
+        cases_compared=r.cases,
+        rel_l2_error=error,
+        histogram=histogram_record(r.histogram) if r.histogram is not None else None,
+        nonfinite_pairs=r.nonfinite_pairs,
+        reference_nonfinite_fraction=(
+            r.reference_nonfinite / r.reference_elements if r.reference_elements else 0.0
+        ),
+        reference_all_nonfinite=all_nonfinite,
+        reference_rms=rms,
+        reference_noise=noise,
+        small_output_diverged=small,
+        cases_reference_nan=r.cases_reference_nan,
     )
 
 
@@ -140,6 +185,7 @@ def _run_case(
         return result(False, explain_runtime_error(str(exc), specs, case.sizes))
     failed: list[str] = []
     shape_errors: list[str] = []
+    noise = reference_noise(reference, case.feeds, expected, small_outputs(expected, policy))
     for name, ref in expected.items():
         got = actual.get(name)
         if got is None:
@@ -150,12 +196,30 @@ def _run_case(
         running = outputs.get(name)
         if running is None:
             atol, rtol = policy.for_output(name, ref_dtype)
-            running = outputs[name] = _Running(dtype=ref_dtype, atol=atol, rtol=rtol)
+            running = outputs[name] = _Running(
+                dtype=ref_dtype,
+                atol=atol,
+                rtol=rtol,
+                judges_scale=policy.judges_scale(name, ref_dtype),
+            )
+        if _all_nan(ref):  # no reference to judge against in this case
+            running.skip_nan_reference(np.asarray(ref).size)
+            continue
         comparison = compare(got, ref, atol=running.atol, rtol=running.rtol)
         running.add(comparison)
+        if name in noise:
+            running.noise_sq += noise[name][0]
+            running.noise_ref += noise[name][1]
         if not comparison.passed:
             failed.append(name)
             if comparison.shape_error:
                 shape_errors.append(f"{name}: {comparison.shape_error}")
     error = "; ".join(shape_errors) if shape_errors else None
     return result(not failed, error, tuple(failed))
+
+
+def _all_nan(reference: np.ndarray) -> bool:
+    ref = np.asarray(reference)
+    if ref.dtype.kind in "biu" or ref.size == 0:
+        return False
+    return bool(np.isnan(ref.astype(np.float64)).all())

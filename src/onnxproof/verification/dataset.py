@@ -23,6 +23,7 @@ from onnxproof.results import DatasetReport
 from onnxproof.runtimes import Session
 from onnxproof.specs import TensorSpec
 from onnxproof.verification._explain import explain_runtime_error
+from onnxproof.verification.noise import reference_noise, small_outputs
 from onnxproof.verification.stats import OutputStats
 from onnxproof.verification.tolerance import TolerancePolicy
 
@@ -77,11 +78,17 @@ def compare_batch(
         )
         return BatchResult(batch_id=batch_id, first_index=first_index, samples=size, error=error)
     topk = TASK_TOPK.get(task or "", ())
+    noise = reference_noise(reference, batch, expected, small_outputs(expected, policy))
     stats = {}
     for name, ref in expected.items():
         atol, rtol = policy.for_output(name, str(ref.dtype))
-        stats[name] = OutputStats(name, atol=atol, rtol=rtol, worst=worst, topk=topk)
+        judges_scale = policy.judges_scale(name, str(ref.dtype))
+        stats[name] = OutputStats(
+            name, atol=atol, rtol=rtol, worst=worst, topk=topk, judges_scale=judges_scale
+        )
         stats[name].update(actual[name], ref, first_index=first_index)
+        if name in noise:
+            stats[name].add_noise(*noise[name])
     return BatchResult(batch_id=batch_id, first_index=first_index, samples=size, stats=stats)
 
 

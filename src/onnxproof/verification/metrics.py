@@ -3,6 +3,10 @@
 Convention (NumPy and torch.testing): an element is close when ``|a - b| <= atol + rtol * |b|``
 with ``b`` the reference. NaN is close only to NaN; equal infinities are close; integer and bool
 arrays compare exactly. Relative error is taken over elements where the reference is non-zero.
+
+A pair that is NaN on both sides, or the same infinity on both sides, agrees but proves nothing:
+it is counted apart (``nonfinite_pairs``), never among the compared elements, so an output that is
+NaN everywhere cannot look like one that matched exactly.
 """
 
 from __future__ import annotations
@@ -43,6 +47,12 @@ class Comparison:
     #: sum (a - b)^2 and sum b^2.
     sq_diff: float = 0.0
     sq_ref: float = 0.0
+    #: Pairs NaN on both sides or the same infinity on both sides: agreeing, not compared.
+    nonfinite_pairs: int = 0
+    #: Reference elements that are NaN or infinite.
+    reference_nonfinite: int = 0
+    #: Pairs finite on both sides (those the sums of squares run over).
+    finite_pairs: int = 0
 
     @property
     def mismatch_fraction(self) -> float:
@@ -98,19 +108,38 @@ def compare(actual: np.ndarray, reference: np.ndarray, *, atol: float, rtol: flo
             histogram=log_histogram(diff),
             sq_diff=squares[0],
             sq_ref=squares[1],
+            finite_pairs=reference.size,
         )
     diff, abs_b, needed, close = float_closeness(actual, reference, atol=atol, rtol=rtol)
     squares = _squares(actual, reference)
+    exempt = agreeing_nonfinite(actual, reference)
+    pairs = int(np.count_nonzero(exempt))
     return Comparison(
         max_abs_diff=float(diff.max()),
         max_rel_diff=_max_rel(diff, abs_b),
         mismatches=int(np.count_nonzero(~close)),
-        elements=reference.size,
+        elements=reference.size - pairs,
         min_passing_atol=float(max(0.0, needed.max())),
-        histogram=log_histogram(diff),
+        histogram=log_histogram(diff[~exempt]),
         sq_diff=squares[0],
         sq_ref=squares[1],
+        nonfinite_pairs=pairs,
+        reference_nonfinite=int(np.count_nonzero(~np.isfinite(reference))),
+        finite_pairs=int(np.count_nonzero(np.isfinite(actual) & np.isfinite(reference))),
     )
+
+
+def agreeing_nonfinite(actual: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Elementwise: NaN on both sides, or the same infinity on both sides."""
+    a = np.asarray(actual, dtype=np.float64)
+    b = np.asarray(reference, dtype=np.float64)
+    return (np.isnan(a) & np.isnan(b)) | (np.isinf(a) & np.isinf(b) & (np.sign(a) == np.sign(b)))
+
+
+def reference_rms(sq_ref: float, finite_pairs: int) -> float | None:
+    """Root mean square of the reference over the pairs finite on both sides: the output's own
+    scale (None when no pair was finite)."""
+    return float(np.sqrt(sq_ref / finite_pairs)) if finite_pairs else None
 
 
 def _squares(actual: np.ndarray, reference: np.ndarray) -> tuple[float, float]:
@@ -168,7 +197,7 @@ def float_closeness(
     and equal infinities are a difference of 0."""
     a = actual.astype(np.float64)
     b = reference.astype(np.float64)
-    exempt = (np.isnan(a) & np.isnan(b)) | (np.isinf(a) & np.isinf(b) & (np.sign(a) == np.sign(b)))
+    exempt = agreeing_nonfinite(a, b)
     with np.errstate(invalid="ignore", over="ignore"):
         diff = np.where(exempt, 0.0, np.abs(a - b))
     diff = np.where(np.isnan(diff), np.inf, diff)  # NaN on one side only: never close

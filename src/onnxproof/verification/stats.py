@@ -4,6 +4,10 @@ Pure NumPy; tolerances are arguments, never constants. Elements follow the conve
 ``metrics.py``: close when ``|a - b| <= atol + rtol * |b|`` with ``b`` the reference (PyTorch);
 NaN is close only to NaN (NaN on one side counts as an infinite difference); equal infinities
 are exempt (difference 0); integer and bool outputs compare exactly, atol and rtol ignored.
+Exempt pairs (NaN on both sides, the same infinity on both sides) agree but prove nothing: they
+are counted apart, never among ``elements``, and a sample whose reference is NaN in every element
+is not compared. An output of which nothing was compared that way never passes; nor does one
+whose scale is at or below atol while its relative L2 error says it diverges (``tolerance.py``).
 
 Bounded state per output: running sums and maxima, a fixed histogram for the 99th percentile,
 and a heap of the ``worst`` worst samples.
@@ -37,10 +41,13 @@ from onnxproof.results import OutputDatasetMetrics, WorstSample
 from onnxproof.verification.metrics import (
     HISTOGRAM_BINS_PER_DECADE,
     HISTOGRAM_LOG10_RANGE,
+    agreeing_nonfinite,
     float_closeness,
     histogram_record,
     is_exact_dtype,
+    reference_rms,
 )
+from onnxproof.verification.tolerance import small_output_diverged
 
 #: Histogram resolution for p99: bin edges are 10**(k / BINS_PER_DECADE).
 BINS_PER_DECADE = 200
@@ -54,7 +61,14 @@ class OutputStats:
     """Accumulates one output's comparison batch by batch (first axis = samples)."""
 
     def __init__(
-        self, name: str, *, atol: float, rtol: float, worst: int = 5, topk: tuple[int, ...] = ()
+        self,
+        name: str,
+        *,
+        atol: float,
+        rtol: float,
+        worst: int = 5,
+        topk: tuple[int, ...] = (),
+        judges_scale: bool = False,
     ) -> None:
         if worst < 0:
             raise ValueError(f"worst must be >= 0, got {worst}")
@@ -75,6 +89,13 @@ class OutputStats:
         self._rows = 0
         self._classes: int | None = None
         self._agree = dict.fromkeys(self.topk, 0)
+        # exempt pairs, reference elements NaN/inf and all seen, samples with an all-NaN
+        # reference, pairs finite on both sides (for the output's RMS scale)
+        self._nonfinite_pairs = self._ref_nonfinite = self._ref_elements = 0
+        self._samples_ref_nan = self._finite_pairs = 0
+        self._noise_sq = self._noise_ref = 0.0  # PyTorch's own change under a one-ulp nudge
+        #: Judged by relative L2 error too when small next to atol (the policy says which).
+        self.judges_scale = judges_scale
 
     def update(self, actual: np.ndarray, reference: np.ndarray, *, first_index: int) -> None:
         """Add one batch; sample ``i`` of it has global index ``first_index + i``."""
@@ -98,9 +119,17 @@ class OutputStats:
         if n == 0:
             return
         exact = is_exact_dtype(actual.dtype) and is_exact_dtype(reference.dtype)
+        if not exact:
+            actual = self._drop_nan_samples(actual, reference)
         a, b, diff, needed, close = _compare(actual, reference, self.atol, self.rtol, exact)
         abs_b = np.where(np.isfinite(b), np.abs(b), 0.0)
-        self._elements += diff.size
+        exempt = np.zeros(diff.shape, bool) if exact else agreeing_nonfinite(a, b)
+        pairs = int(np.count_nonzero(exempt))
+        self._nonfinite_pairs += pairs
+        self._ref_nonfinite += int(np.count_nonzero(~np.isfinite(b)))
+        self._ref_elements += b.size
+        self._finite_pairs += int(np.count_nonzero(np.isfinite(a) & np.isfinite(b)))
+        self._elements += diff.size - pairs
         self._mismatches += int(diff.size - np.count_nonzero(close))
         if diff.size:
             self._max_abs = max(self._max_abs, float(diff.max()))
@@ -114,11 +143,16 @@ class OutputStats:
             self._dot += float(np.dot(af.ravel(), bf.ravel()))
             self._sq_a_finite += float(np.square(af).sum())
             self._sq_b_finite += float(np.square(bf).sum())
-            self._add_histogram(diff)
+            self._add_histogram(diff[~exempt])
         rows_abs, rows_rel = self._per_sample(diff.reshape(n, -1), abs_b.reshape(n, -1))
         self._add_worst(rows_abs, rows_rel, first_index)
         if self.topk:
             self._add_topk(actual, reference)
+
+    def add_noise(self, sq_change: float, sq_reference: float) -> None:
+        """PyTorch's own change under a one-ulp nudge of the batch (``noise.reference_noise``)."""
+        self._noise_sq += sq_change
+        self._noise_ref += sq_reference
 
     def merge(self, other: OutputStats) -> OutputStats:
         """Add the batches ``other`` saw (after this one's); returns self. Same output, same
@@ -147,6 +181,13 @@ class OutputStats:
         self._underflow += other._underflow
         self._overflow += other._overflow
         self._infs += other._infs
+        self._nonfinite_pairs += other._nonfinite_pairs
+        self._ref_nonfinite += other._ref_nonfinite
+        self._ref_elements += other._ref_elements
+        self._samples_ref_nan += other._samples_ref_nan
+        self._finite_pairs += other._finite_pairs
+        self._noise_sq += other._noise_sq
+        self._noise_ref += other._noise_ref
         # Entries are unique (global indices), so the N largest of the union are exactly what
         # one heap fed every sample would hold.
         self._heap = heapq.nlargest(self.worst, self._heap + other._heap)
@@ -203,6 +244,11 @@ class OutputStats:
         else:
             cosine = 1.0 if norm_a == norm_b else 0.0
         worst = sorted(self._heap, key=lambda e: (-e[0], -e[1]))
+        all_nonfinite = self._elements == 0 and self._ref_nonfinite > 0
+        rms = reference_rms(self._sq_b_finite, self._finite_pairs)
+        noise = self._noise_sq / self._noise_ref if self._noise_ref > 0 else None
+        noise = math.sqrt(noise) if noise is not None else None
+        small = self.judges_scale and small_output_diverged(rms, rel_l2, self.atol, noise)
         return OutputDatasetMetrics(
             name=self.name,
             dtype=self._dtype,
@@ -218,7 +264,7 @@ class OutputStats:
             cosine_similarity=cosine,
             mismatch_fraction=self._mismatches / self._elements if self._elements else 0.0,
             min_passing_atol=max(0.0, self._max_needed),
-            passed=self._samples > 0 and self._mismatches == 0,
+            passed=self._samples > 0 and self._mismatches == 0 and not all_nonfinite and not small,
             worst_samples=tuple(
                 WorstSample(index=-neg, max_abs_diff=abs_, max_rel_diff=rel)
                 for abs_, neg, rel in worst
@@ -230,9 +276,32 @@ class OutputStats:
                 for k in self.topk
                 if k == 1 or self._classes is None or k < self._classes
             },
+            nonfinite_pairs=self._nonfinite_pairs,
+            reference_nonfinite_fraction=(
+                self._ref_nonfinite / self._ref_elements if self._ref_elements else 0.0
+            ),
+            reference_all_nonfinite=all_nonfinite,
+            reference_rms=rms,
+            reference_noise=noise,
+            small_output_diverged=small,
+            samples_reference_nan=self._samples_ref_nan,
         )
 
     # --- internals ------------------------------------------------------------------------
+
+    def _drop_nan_samples(self, actual: np.ndarray, reference: np.ndarray) -> np.ndarray:
+        """``actual`` with NaN wherever the sample's reference is NaN in every element: such a
+        sample has nothing to judge against, and its pairs become exempt (not compared)."""
+        n = reference.shape[0]
+        flat = reference.reshape(n, -1)
+        if flat.shape[1] == 0:
+            return actual
+        rows = np.isnan(flat.astype(np.float64)).all(axis=1)
+        if not rows.any():
+            return actual
+        self._samples_ref_nan += int(np.count_nonzero(rows))
+        shape = (n,) + (1,) * (actual.ndim - 1)
+        return np.where(rows.reshape(shape), np.nan, actual.astype(np.float64))
 
     def _add_histogram(self, diff: np.ndarray) -> None:
         flat = diff.ravel()

@@ -8,6 +8,18 @@ Defaults, and why:
 - bfloat16: atol 1e-2, rtol 4e-2 (7 mantissa bits: one ulp is ~8e-3 relative).
 - float64: atol 1e-7, rtol 1e-6.
 - integers and bool: exact.
+
+Outputs smaller than their atol: when an output's own scale (the RMS of the reference) is at or
+below atol, ``|a - b| <= atol + rtol * |b|`` holds for any error of the output's size, so every
+element could be 50% off and pass. Such an output is also judged scale-free: it fails when its
+relative L2 error ``||a - b|| / ||b||`` exceeds ``SMALL_OUTPUT_REL_L2``. 0.1 is far above what a
+faithful kernel gives (float32 ~1e-7, float16 ~1e-3, bfloat16 ~1e-2) and far below what a wrong
+one does (a 1.5x error is 0.5, a sign flip 2). An output that is float noise by design (a
+difference of nearly equal terms, exactly 0 in exact arithmetic) would fail it on noise alone, so
+the threshold rises to ``NOISE_MARGIN`` times the output's own noise: the relative L2 change of
+PyTorch's output when its float inputs move by one ulp (``noise.py``), ~1e-7 for a Linear with
+tiny weights, ~1 for a sum of LayerNorm outputs. An output's own ``--tol`` turns the check off
+for it, since the user then said what agreement means there.
 """
 
 from __future__ import annotations
@@ -24,6 +36,12 @@ DEFAULTS: dict[str, tuple[float, float]] = {
     "float64": (1e-7, 1e-6),
 }
 EXACT = (0.0, 0.0)
+#: Relative L2 error above which an output whose scale is at or below its atol fails.
+SMALL_OUTPUT_REL_L2 = 0.1
+#: ... or above this many times the output's own noise (its change under a one-ulp nudge).
+NOISE_MARGIN = 10.0
+#: Fraction of an output's reference elements NaN or infinite from which a warning says so.
+NONFINITE_WARNING_FRACTION = 0.01
 
 
 def check_tolerance(atol: float | None, rtol: float | None, where: str) -> None:
@@ -75,6 +93,26 @@ class TolerancePolicy:
             self.rtol if self.rtol is not None else rtol,
         )
 
+    def judges_scale(self, name: str, dtype: str) -> bool:
+        """Whether an output small next to its atol is also judged by relative L2 error: float
+        outputs without a tolerance of their own (``per_output``)."""
+        return dtype in DEFAULTS and name not in self.per_output
+
     def headline(self) -> tuple[float, float]:
         """The float32 tolerance, shown as the run's tolerance in the report's summary."""
         return self.for_output("", "float32")
+
+
+def small_output_diverged(
+    reference_rms: float | None,
+    rel_l2_error: float | None,
+    atol: float,
+    reference_noise: float | None = None,
+) -> bool:
+    """An output at or below its atol in scale whose relative L2 error says it diverges: above
+    ``SMALL_OUTPUT_REL_L2`` and above ``NOISE_MARGIN`` times its own noise (None: not measured).
+    An all-zero reference (scale 0) has no scale to be relative to: the elementwise test holds."""
+    if reference_rms is None or rel_l2_error is None or not reference_rms > 0:
+        return False
+    threshold = max(SMALL_OUTPUT_REL_L2, NOISE_MARGIN * (reference_noise or 0.0))
+    return reference_rms <= atol and rel_l2_error > threshold
