@@ -131,6 +131,9 @@ class DataProgress:
 
 def write_reports(report: Any, options: dict[str, Any]) -> None:
     """The shareable reports asked for: HTML, JUnit XML, Markdown."""
+    from onnxproof._signals import set_activity
+
+    set_activity("writing the reports")
     if options.get("html_path"):
         from onnxproof.report.html import write_html
 
