@@ -169,3 +169,7 @@ def check_paths_of(
 
         outputs["-o"] = str(output_path(options["output"], model or "builtin:SimpleNet"))
     check_paths(inputs=inputs, outputs=outputs, onnx_output="-o" if "-o" in outputs else None)
+    if options.get("save_inputs"):
+        from onnxproof.data.replay import check_save_target
+
+        check_save_target(options["save_inputs"], data=data, outputs=list(outputs.values()))
