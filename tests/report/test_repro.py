@@ -290,3 +290,20 @@ def test_repro_into_a_users_folder_is_refused_before_any_work(tmp_path: Path, cl
     assert "not a repro bundle" in result.stderr
     assert sorted(p.name for p in userdata.iterdir()) == ["cases.json", "important.txt"]
     assert not (tmp_path / "r.json").exists()  # refused before the run
+
+
+def test_a_users_folder_at_the_default_bundle_path_is_kept_and_the_verdict_stands(
+    tmp_path: Path, cli: Any
+) -> None:
+    """Parity fails, so the bundle would go to <file>.repro, unasked: a folder of the user's own
+    there is left as it is, and the run still ends with its verdict (1), not a usage error."""
+    from tests.conftest import ref
+
+    mine = tmp_path / "m.onnx.repro"
+    mine.mkdir()
+    (mine / "cases.json").write_text("{}")
+    (mine / "notes.txt").write_text("keep me")
+    result = cli("run", ref("Blocks"), "-i", "x:float32[batch,4]", "-o", str(tmp_path / "m.onnx"))
+    assert result.exit_code == 1, result.stdout + result.stderr
+    assert sorted(p.name for p in mine.iterdir()) == ["cases.json", "notes.txt"]
+    assert "no repro bundle written" in result.stderr
