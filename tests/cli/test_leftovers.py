@@ -43,6 +43,10 @@ def test_save_inputs_at_the_output_path_is_refused_before_any_work(
     assert result.exit_code == 2, result.stdout + result.stderr
     assert "--save-inputs" in result.stderr and "would overwrite the output" in result.stderr
     assert list(tmp_path.iterdir()) == []
+    # an output inside the folder would be read back as a case by --data
+    result = _run(cli, "-o", str(tmp_path / "sv" / "m.onnx"), "--save-inputs", str(tmp_path / "sv"))
+    assert result.exit_code == 2 and "should hold the saved cases alone" in result.stderr
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_save_inputs_into_the_data_folder_is_refused(cli: Any, tmp_path: Path) -> None:

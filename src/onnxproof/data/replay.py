@@ -36,8 +36,9 @@ def check_save_target(
     outputs: Sequence[str | os.PathLike[str] | None] = (),
 ) -> None:
     """Refuse, before any work, a ``--save-inputs`` folder the cases must not go to: a file, the
-    ``--data`` path or a path inside it (or holding it), an output's path or a path under one, or
-    a non-empty folder that is not an earlier ``--save-inputs`` folder. Raises UsageError."""
+    ``--data`` path or a path inside it (or holding it), an output's path, a path under one or a
+    folder holding one, or a non-empty folder that is not an earlier ``--save-inputs`` folder.
+    Raises UsageError."""
     target = Path(folder)
     real = Path(os.path.realpath(target))
     hint = "pass --save-inputs a new or empty folder of its own"
@@ -56,6 +57,13 @@ def check_save_target(
         if real == taken or taken in real.parents:
             raise UsageError(
                 f"--save-inputs {target} would overwrite the output {output}", hint=hint
+            )
+        if real in taken.parents:
+            # --data reads every file of the folder: the output would be replayed as a case
+            raise UsageError(
+                f"the output {output} would be written into --save-inputs {target}, which "
+                "should hold the saved cases alone",
+                hint=hint,
             )
     if os.path.lexists(target) and not target.is_dir():
         raise UsageError(f"--save-inputs {target} exists and is not a folder", hint=hint)
@@ -85,7 +93,8 @@ def _earlier_cases(folder: Path) -> set[str] | None:
 def save_cases(cases: Iterable[Case], folder: Path) -> list[Path]:
     """Write each case's feeds to ``folder/case-NNN.npz``; returns the paths written. Cases an
     earlier call left in ``folder`` that this one does not write again are removed."""
-    check_save_target(folder)
+    # The folder was checked before the run (check_save_target); only the cases an earlier
+    # call listed are ever removed, whatever else is there now.
     earlier = _earlier_cases(folder) if folder.is_dir() else None
     try:
         folder.mkdir(parents=True, exist_ok=True)
