@@ -187,17 +187,16 @@ def check_repro_target(target: str | Path) -> None:
             f"{target} exists and is not a folder; not overwriting it",
             hint="give --repro a new or empty folder",
         )
-    present = _files_in(target)
-    if not present and not any(target.iterdir()):
+    if not any(target.iterdir()):
         return
-    listed = _signed_files(target)
+    listed = _signed_files(target)  # before walking the folder: a big one without it is refused
     if listed is None:
         raise UsageError(
             f"{target} exists and is not a repro bundle (no {SIGNATURE_FILE} written by "
             "onnxproof); not overwriting it",
             hint="give --repro a new or empty folder",
         )
-    foreign = sorted(present - listed - {SIGNATURE_FILE})
+    foreign = sorted(_files_in(target) - listed - {SIGNATURE_FILE})
     if foreign:
         raise UsageError(
             f"{target} is a repro bundle but also holds {foreign[0]!r}"
