@@ -92,3 +92,22 @@ def test_saving_again_replaces_an_earlier_runs_cases_and_replays(cli: Any, tmp_p
     (folder / "notes.txt").unlink()  # the data reader reads every file in the folder
     replay = _run(cli, "-o", str(tmp_path / "m2.onnx"), "--data", str(folder))
     assert replay.exit_code == 0, replay.stdout + replay.stderr
+
+
+def test_verify_checks_tol_names_against_the_file_before_loading_the_model(
+    cli: Any, tmp_path: Path
+) -> None:
+    import onnxproof
+    from tests.models import SimpleNet
+
+    onnx_path = tmp_path / "m.onnx"
+    onnxproof.export(SimpleNet(), inputs=[SPEC], output=onnx_path)
+    marker = tmp_path / "LOADED"
+    module = tmp_path / "slow.py"
+    module.write_text(
+        f"open({str(marker)!r}, 'w').write('loaded')\nfrom tests.models import SimpleNet as Net\n"
+    )
+    result = cli("verify", f"{module}:Net", str(onnx_path), "-i", SPEC, "--tol", "nosuch=1,1")
+    assert result.exit_code == 2, result.stdout + result.stderr
+    assert "--tol names output(s) ['nosuch']" in result.stderr
+    assert not marker.exists()

@@ -174,7 +174,7 @@ def verify(
     from onnxproof.pipeline._context import RunContext, prepare
     from onnxproof.pipeline._export import eval_mode_kept
     from onnxproof.pipeline._verdict import finish
-    from onnxproof.pipeline._verify import open_data_step
+    from onnxproof.pipeline._verify import check_tolerance_names, open_data_step
 
     _, verify_options, data_options = split_keywords(keywords, (VerifyOptions, DataOptions))
     _check_cheap(verify_options, data_options)
@@ -187,6 +187,7 @@ def verify(
     problem = file_problem(Path(onnx_path), "ONNX file")
     if problem is not None:
         raise UsageError(problem, hint="pass the .onnx file to verify")
+    check_tolerance_names(verify_options, onnx_path)  # before the model loads
     loaded, specs = prepare(model, example_inputs, inputs, weights)
     ctx = RunContext(loaded, specs, verify_options=verify_options, data_options=data_options)
     open_data_step(ctx)
