@@ -124,3 +124,66 @@ def test_planted_divergence_fails_and_is_localized(tmp_path: Path) -> None:
 def test_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(onnxproof.ModelLoadError, match="no config.json"):
         onnxproof.run(f"hf:{tmp_path}", output=tmp_path / "x.onnx")
+
+
+def _remote_code_folder(folder: Path, marker: Path) -> Path:
+    """A folder whose config maps AutoConfig/AutoModel to its own Python file, which would write
+    ``marker`` the moment it is imported."""
+    folder.mkdir()
+    (folder / "config.json").write_text(
+        '{"model_type": "evilnet", "architectures": ["EvilModel"], "auto_map": '
+        '{"AutoConfig": "modeling_evil.EvilConfig", "AutoModel": "modeling_evil.EvilModel"}}'
+    )
+    (folder / "modeling_evil.py").write_text(
+        f"open({str(marker)!r}, 'w').write('code ran')\n"
+        "from transformers import PretrainedConfig, PreTrainedModel\n"
+        "class EvilConfig(PretrainedConfig):\n    model_type = 'evilnet'\n"
+        "class EvilModel(PreTrainedModel):\n    config_class = EvilConfig\n"
+    )
+    return folder
+
+
+@pytest.mark.parametrize("answer", ["y\n", ""])
+def test_a_folder_with_its_own_code_is_refused_and_never_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, answer: str
+) -> None:
+    from click.testing import CliRunner
+
+    from onnxproof.cli import app
+
+    marker = tmp_path / "CODE_RAN"
+    folder = _remote_code_folder(tmp_path / "remote", marker)
+    monkeypatch.chdir(tmp_path)  # the folder's module would be importable from here too
+    result = CliRunner().invoke(
+        app, ["run", f"hf:{folder}", "-o", str(tmp_path / "r.onnx")], input=answer
+    )
+    assert not marker.exists()
+    assert result.exit_code == 2, result.output
+    assert "auto_map" in result.output and "modeling_evil.EvilModel" in result.output
+    assert "Do you wish to run the custom code" not in result.output
+    assert not (tmp_path / "r.onnx").exists()
+
+
+def test_a_folder_with_its_own_code_is_refused_by_the_api(tmp_path: Path) -> None:
+    marker = tmp_path / "CODE_RAN"
+    folder = _remote_code_folder(tmp_path / "remote", marker)
+    with pytest.raises(onnxproof.ModelLoadError, match="auto_map") as caught:
+        onnxproof.run(f"hf:{folder}", output=tmp_path / "r.onnx")
+    assert "pass the object" in (caught.value.hint or "")
+    assert not marker.exists()
+
+
+def test_an_unknown_model_type_is_a_user_error(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from onnxproof.cli import app
+
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "config.json").write_text(
+        '{"model_type": "nosuch", "architectures": ["NoSuchModel"]}'
+    )
+    result = CliRunner().invoke(
+        app, ["run", f"hf:{tmp_path / 'bad'}", "-o", str(tmp_path / "b.onnx")]
+    )
+    assert result.exit_code == 2, result.output
+    assert "nosuch" in result.output and "this is a bug" not in result.output

@@ -8,8 +8,10 @@ running, for the message.
 
 from __future__ import annotations
 
+import contextlib
 import signal
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import Any
 
@@ -84,3 +86,19 @@ def install(timeout: float | None = None) -> Callable[[], None]:
         _state["received"] = None
 
     return undo
+
+
+@contextlib.contextmanager
+def install_for_command() -> Iterator[None]:
+    """SIGINT and SIGTERM as ``Interrupted`` for a whole command (``install`` inside it adds the
+    time limit for the library call). Only the main thread can set handlers; elsewhere (a
+    command run from a worker thread) the process's own handling stays."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    set_activity("starting")
+    undo = install()
+    try:
+        yield
+    finally:
+        undo()

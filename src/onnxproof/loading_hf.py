@@ -1,8 +1,9 @@
 """transformers models: a folder saved with ``save_pretrained`` (``hf:DIR``), or a model object.
 
-Loaded from the local folder only (``local_files_only``: never the hub). The input specs are
-inferred from the config and the forward's parameters, the way Optimum's dummy-input generators
-do: token ids in ``[0, vocab_size)``, a padding mask, token types in ``[0, type_vocab_size)``,
+Loaded from the local folder only (``local_files_only``: never the hub) and never with the
+folder's own code (``trust_remote_code=False``; a config with an ``auto_map`` is refused). The
+input specs are inferred from the config and the forward's parameters, the way Optimum's
+dummy-input generators do: token ids in ``[0, vocab_size)``, a padding mask, token types in ``[0, type_vocab_size)``,
 images of the config's size and channels, decoder ids for encoder-decoders. transformers is an
 optional extra (``pip install 'onnxproof[transformers]'``); only this module imports it.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import json
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +49,20 @@ def load_folder(reference: str) -> Any:
         raise ModelLoadError(
             "hf: models need transformers", hint="pip install 'onnxproof[transformers]'"
         ) from exc
-    config = transformers.AutoConfig.from_pretrained(folder, local_files_only=True)
+    _refuse_custom_code(folder)
+    try:
+        # trust_remote_code=False, never the default None: with None transformers asks on stdin
+        # whether to run the folder's own Python files, and a "y" runs them.
+        config = transformers.AutoConfig.from_pretrained(
+            folder, local_files_only=True, trust_remote_code=False
+        )
+    except Exception as exc:  # an unknown model_type, a config transformers cannot read
+        raise ModelLoadError(
+            f"transformers could not read {folder / 'config.json'}: "
+            f"{type(exc).__name__}: {_first_line(exc)}",
+            hint="check the config's model_type (a newer transformers may know it: "
+            "pip install -U transformers), or load the model in Python and pass the object",
+        ) from exc
     architectures = getattr(config, "architectures", None) or []
     cls = next(
         (getattr(transformers, a) for a in architectures if hasattr(transformers, a)),
@@ -57,11 +72,11 @@ def load_folder(reference: str) -> Any:
     bars_were_off = hf_logging.is_progress_bar_enabled() is False
     hf_logging.disable_progress_bar()  # its own "Loading weights" bar would break onnxproof's output
     try:
-        model = cls.from_pretrained(folder, local_files_only=True)
+        model = cls.from_pretrained(folder, local_files_only=True, trust_remote_code=False)
     except Exception as exc:
         raise ModelLoadError(
             f"transformers could not load {folder} as {getattr(cls, '__name__', cls)}: "
-            f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}",
+            f"{type(exc).__name__}: {_first_line(exc)}",
             hint="check that the folder holds config.json and the weights save_pretrained wrote",
         ) from exc
     finally:
@@ -69,6 +84,46 @@ def load_folder(reference: str) -> Any:
             hf_logging.enable_progress_bar()
     without_cache(model)
     return model
+
+
+def _refuse_custom_code(folder: Path) -> None:
+    """Refuse a folder whose config maps its classes to Python files of its own (``auto_map``):
+    loading it would run that code, and nothing a user passes on the command line is executed."""
+    path = folder / "config.json"
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ModelLoadError(
+            f"cannot read {path}: {type(exc).__name__}: {_first_line(exc)}",
+            hint="save the model with model.save_pretrained(DIR) and pass hf:DIR",
+        ) from exc
+    if not isinstance(config, dict):
+        raise ModelLoadError(
+            f"{path} is not a JSON object",
+            hint="save the model with model.save_pretrained(DIR) and pass hf:DIR",
+        )
+    auto_map = config.get("auto_map")
+    if auto_map:
+        targets = (
+            ", ".join(f"{k} -> {v}" for k, v in auto_map.items())
+            if isinstance(auto_map, dict)
+            else str(auto_map)
+        )
+        raise ModelLoadError(
+            f"{path} has an auto_map ({targets[:200]}): the model needs Python code from the "
+            "folder itself, which onnxproof never runs",
+            hint="if you trust that code, load the model in Python (for example "
+            "AutoModel.from_pretrained(DIR, trust_remote_code=True)) and pass the object to "
+            "onnxproof.run(model, ...)",
+        )
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    line = lines[0] if lines else type(exc).__name__
+    if len(line) > 200:  # transformers' messages run on: their first sentence says what failed
+        line = line.split(". ")[0]
+    return line[:300]
 
 
 #: Where ``without_cache`` keeps what it changed, on the model instance itself.

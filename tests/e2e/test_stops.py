@@ -78,3 +78,50 @@ def test_json_to_stdout_stays_json_when_the_model_prints(tmp_path: Path) -> None
     report = json.loads(result.stdout)
     assert report["status"] == "pass"
     assert "model says hello" in result.stderr
+
+
+#: The command line, with the HTML report's write stopped halfway by a signal the process sends
+#: itself: the moment a user's Ctrl-C (or a supervisor's SIGTERM) lands after the JSON report.
+_SIGNAL_IN_HTML_WRITE = """
+import os, signal, sys, time
+import onnxproof.report.html as html
+from onnxproof.outputs import atomic_write
+
+def write_text(text, path):
+    def half(tmp):
+        tmp.write_text(text[: len(text) // 2])
+        os.kill(os.getpid(), getattr(signal, os.environ["STOP_WITH"]))
+        time.sleep(30)  # the handler raises here
+        tmp.write_text(text)
+    atomic_write(path, half)
+
+html.write_text = write_text
+from onnxproof.cli import main
+sys.argv = ["onnxproof", *sys.argv[1:]]
+main()
+"""
+
+
+@pytest.mark.parametrize(("name", "code"), [("SIGINT", 130), ("SIGTERM", 143)])
+def test_signal_while_the_reports_are_written_stops_the_run(
+    tmp_path: Path, name: str, code: int
+) -> None:
+    """A signal after the JSON report, while the HTML one is written: exit 128 + signal with the
+    stopped line, no half-written HTML or temp file, and the terminal summary never claims
+    a pass."""
+    out = tmp_path / "out"
+    out.mkdir()
+    env = {**os.environ, "NO_COLOR": "1", "STOP_WITH": name}
+    proc = subprocess.run(
+        [sys.executable, "-c", _SIGNAL_IN_HTML_WRITE, "run", ref("SimpleNet"), "--input",
+         "input:float32[batch,10]", "-o", str(out / "m.onnx"), "--json", str(out / "r.json"),
+         "--html", str(out / "r.html"), "--junit", str(out / "j.xml"), "--no-repro"],
+        capture_output=True, text=True, env=env, timeout=300,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )  # fmt: skip
+    assert proc.returncode == code, proc.stdout + proc.stderr
+    assert f"stopped ({name}) while writing the reports" in proc.stderr
+    assert "Traceback" not in proc.stderr and "Aborted" not in proc.stderr + proc.stdout
+    assert "PASS" not in proc.stdout
+    assert sorted(p.name for p in out.iterdir()) == ["m.onnx", "r.json"]
+    assert json.loads((out / "r.json").read_text())["status"] == "pass"

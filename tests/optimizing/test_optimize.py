@@ -10,6 +10,7 @@ import pytest
 
 import onnxproof
 from onnxproof.optimizing import OptimizeOptions
+from onnxproof.optimizing._marker import write_marked, written_by_onnxproof
 from onnxproof.report._text import plain
 from onnxproof.report.optimize import render_optimize
 
@@ -99,7 +100,7 @@ def test_a_failing_variant_is_never_written_and_a_stale_file_at_its_path_is_remo
     out = tmp_path / "out"
     out.mkdir()
     stale = out / f"{path.stem}.int8-static.onnx"
-    stale.write_bytes(b"left by an earlier run")
+    write_marked(path, stale, "int8-static")  # as an earlier run wrote it
     options = _options(tmp_path, ("int8-static", "ort-basic"), max_rounds=0)
     report = onnxproof.optimize(model, path, inputs=made.inputs, data=data, options=options)
 
@@ -212,3 +213,40 @@ def test_a_variant_with_nothing_compared_never_passes(outlier, tmp_path):
     variant = report.variants[0]
     assert variant.verdict == "fail" and any(c.metric == "ran" for c in variant.gate)
     assert report.status == "fail" and not list((tmp_path / "out").glob("*.onnx"))
+
+
+def test_a_file_onnxproof_did_not_write_at_a_failing_variants_path_is_kept(outlier, tmp_path):
+    """Neither a file of the user's own nor an ONNX file marked as another variant is removed
+    when the variant fails: the result and the terminal report name it."""
+    made = outlier
+    out = tmp_path / "out"
+    out.mkdir()
+    own = out / f"{made.path.stem}.int8-static.onnx"
+    own.write_text("user's own file")
+    options = _options(tmp_path, ("int8-static",), max_rounds=0)
+    report = onnxproof.optimize(
+        made.model, made.path, inputs=made.inputs, data=made.data, options=options
+    )
+    (failed,) = report.variants
+    assert failed.verdict == "fail" and failed.written is None
+    assert own.read_text() == "user's own file"
+    assert failed.kept == str(own) and report.to_dict()["variants"][0]["kept"] == str(own)
+    assert f"{own} is not a variant onnxproof wrote" in plain("\n".join(render_optimize(report)))
+
+    write_marked(made.path, own, "fp16")  # onnxproof's, but not this variant's
+    report = onnxproof.optimize(
+        made.model, made.path, inputs=made.inputs, data=made.data, options=options
+    )
+    assert own.is_file() and report.variants[0].kept == str(own)
+
+
+def test_a_written_variant_carries_the_mark(outlier, tmp_path):
+    made = outlier
+    options = _options(tmp_path, ("ort-basic",), max_rounds=0)
+    report = onnxproof.optimize(
+        made.model, made.path, inputs=made.inputs, data=made.data, options=options
+    )
+    (variant,) = report.variants
+    assert variant.written is not None
+    assert written_by_onnxproof(Path(variant.written), "ort-basic")
+    assert not written_by_onnxproof(made.path, "ort-basic")

@@ -124,6 +124,7 @@ def test_failing_run_reproduces_with_numpy_and_onnxruntime_only(
         "cases.json",
         "README.txt",
         "reproduce.py",
+        "onnxproof-bundle.json",
     }
     with np.load(bundle / "inputs.npz") as inputs:
         assert len(inputs.files) == MAX_CASES  # capped: the first failing cases only
@@ -244,3 +245,65 @@ def test_failed_write_leaves_nothing(tmp_path: Path) -> None:
             tolerances=_tolerances(report),
         )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d.onnx"]
+
+
+def test_a_folder_that_only_looks_like_a_bundle_is_never_replaced(tmp_path: Path) -> None:
+    """A cases.json of the user's own is no signature; nor is a real bundle the user has put a
+    file of their own into: both are refused and every file is kept."""
+    model = models.ExportOnlyDivergence()
+    onnx_path = tmp_path / "d.onnx"
+    report = onnxproof.run(model, inputs=[SPEC], output=onnx_path, repro=False)
+    cases, tolerances = _cases(model, report, [0]), _tolerances(report)
+
+    userdata = tmp_path / "userdata"
+    userdata.mkdir()
+    (userdata / "cases.json").write_text("{}")
+    (userdata / "important.txt").write_text("keep me")
+    with pytest.raises(UsageError, match="not a repro bundle"):
+        write_repro_bundle(userdata, onnx_path=onnx_path, cases=cases, tolerances=tolerances)
+    assert (userdata / "important.txt").read_text() == "keep me"
+
+    bundle = write_repro_bundle(
+        tmp_path / "b", onnx_path=onnx_path, cases=cases, tolerances=tolerances
+    )
+    (bundle / "notes").mkdir()
+    (bundle / "notes" / "mine.txt").write_text("keep me too")
+    with pytest.raises(UsageError, match="notes/mine.txt"):
+        write_repro_bundle(bundle, onnx_path=onnx_path, cases=cases, tolerances=tolerances)
+    assert (bundle / "notes" / "mine.txt").read_text() == "keep me too"
+
+
+def test_repro_into_a_users_folder_is_refused_before_any_work(tmp_path: Path, cli: Any) -> None:
+    from tests.conftest import ref
+
+    onnx_path = tmp_path / "d.onnx"
+    onnxproof.export(models.SimpleNet(), inputs=["input:float32[batch,10]"], output=onnx_path)
+    userdata = tmp_path / "userdata"
+    userdata.mkdir()
+    (userdata / "cases.json").write_text("{}")
+    (userdata / "important.txt").write_text("keep me")
+    result = cli(
+        "verify", ref("SimpleNet"), str(onnx_path), "-i", "input:float32[batch,10]",
+        "--repro", str(userdata), "--json", str(tmp_path / "r.json"),
+    )  # fmt: skip
+    assert result.exit_code == 2, result.stdout + result.stderr
+    assert "not a repro bundle" in result.stderr
+    assert sorted(p.name for p in userdata.iterdir()) == ["cases.json", "important.txt"]
+    assert not (tmp_path / "r.json").exists()  # refused before the run
+
+
+def test_a_users_folder_at_the_default_bundle_path_is_kept_and_the_verdict_stands(
+    tmp_path: Path, cli: Any
+) -> None:
+    """Parity fails, so the bundle would go to <file>.repro, unasked: a folder of the user's own
+    there is left as it is, and the run still ends with its verdict (1), not a usage error."""
+    from tests.conftest import ref
+
+    mine = tmp_path / "m.onnx.repro"
+    mine.mkdir()
+    (mine / "cases.json").write_text("{}")
+    (mine / "notes.txt").write_text("keep me")
+    result = cli("run", ref("Blocks"), "-i", "x:float32[batch,4]", "-o", str(tmp_path / "m.onnx"))
+    assert result.exit_code == 1, result.stdout + result.stderr
+    assert sorted(p.name for p in mine.iterdir()) == ["cases.json", "notes.txt"]
+    assert "no repro bundle written" in result.stderr

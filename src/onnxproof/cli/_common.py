@@ -55,8 +55,12 @@ def setup_logging(verbose: bool) -> None:
 
 def handle_errors(func: F) -> F:
     """Run a command: OnnxproofError → one line and its exit code; a stop (signal, time limit)
-    → what was running and its exit code; anything else → exit 3 as a bug."""
-    from onnxproof._signals import Stopped, activity
+    → what was running and its exit code; anything else → exit 3 as a bug.
+
+    SIGINT and SIGTERM are turned into a stop for the whole command, not only its library call:
+    one arriving while the reports or the terminal summary are written still ends with 130/143
+    and the stopped line (reports go through temp files, so none is left half-written)."""
+    from onnxproof._signals import Stopped, activity, install_for_command
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -66,7 +70,8 @@ def handle_errors(func: F) -> F:
             # A lint rule that breaks on a file is skipped for users; under --debug it raises.
             os.environ["ONNXPROOF_STRICT_LINT"] = "1"
         try:
-            return func(*args, **kwargs)
+            with install_for_command():
+                return func(*args, **kwargs)
         except OnnxproofError as exc:
             if debug:
                 raise
@@ -113,6 +118,9 @@ def common_options(func: F) -> F:
 
 
 def write_json(record: Any, json_path: str) -> None:
+    from onnxproof._signals import set_activity
     from onnxproof.report import write_json as write
+
+    set_activity("writing the reports")
 
     write(record, json_path)

@@ -131,6 +131,9 @@ class DataProgress:
 
 def write_reports(report: Any, options: dict[str, Any]) -> None:
     """The shareable reports asked for: HTML, JUnit XML, Markdown."""
+    from onnxproof._signals import set_activity
+
+    set_activity("writing the reports")
     if options.get("html_path"):
         from onnxproof.report.html import write_html
 
@@ -166,3 +169,7 @@ def check_paths_of(
 
         outputs["-o"] = str(output_path(options["output"], model or "builtin:SimpleNet"))
     check_paths(inputs=inputs, outputs=outputs, onnx_output="-o" if "-o" in outputs else None)
+    if options.get("save_inputs"):
+        from onnxproof.data.replay import check_save_target
+
+        check_save_target(options["save_inputs"], data=data, outputs=list(outputs.values()))

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import shutil
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -380,16 +379,21 @@ def _check_output_dir(folder: str | Path | None) -> None:
 
 
 def _written(run: _Run, result: VariantResult) -> VariantResult:
-    """A passing variant written (temp file, then rename); a failing one never, and a file left
-    at its path by an earlier run is removed, so the folder holds only what passed now."""
+    """A passing variant written (temp file, then rename) with onnxproof's mark; a failing one
+    never, and a file an earlier run wrote at its path (marked as this variant) is removed, so
+    the folder holds only what passed now. A file there without the mark is not onnxproof's:
+    it is kept, and the result says so."""
     import dataclasses
 
-    from onnxproof.outputs import atomic_write
+    from onnxproof.optimizing._marker import write_marked, written_by_onnxproof
 
     if run.options.output_dir is None:
         return result
     target = Path(run.options.output_dir) / f"{run.onnx_path.stem}.{result.name}.onnx"
     if result.verdict != "pass":
+        if os.path.lexists(target) and not written_by_onnxproof(target, result.name):
+            log.info("keeping %s: onnxproof did not write it", target)
+            return dataclasses.replace(result, kept=str(target))
         if target.is_file():
             log.info("removing %s: the variant failed its gate in this run", target)
             try:
@@ -402,7 +406,7 @@ def _written(run: _Run, result: VariantResult) -> VariantResult:
                 ) from exc
         return result
     source = run.built[(result.name, result.rounds[-1].round)]
-    written = atomic_write(target, lambda tmp: shutil.copyfile(source, tmp))
+    written = write_marked(source, target, result.name)
     return dataclasses.replace(result, written=str(written))
 
 

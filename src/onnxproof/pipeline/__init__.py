@@ -138,7 +138,8 @@ def run(
     """
     from onnxproof.options import split_keywords
     from onnxproof.pipeline._context import RunContext, prepare
-    from onnxproof.pipeline._export import eval_mode_kept, export_step
+    from onnxproof.pipeline._created import removed_on_user_error
+    from onnxproof.pipeline._export import eval_mode_kept, export_step, output_path
     from onnxproof.pipeline._generation import generation_step
     from onnxproof.pipeline._verdict import finish
     from onnxproof.pipeline._verify import open_data_step
@@ -148,7 +149,8 @@ def run(
     loaded, specs = prepare(model, example_inputs, inputs, weights)
     ctx = RunContext(loaded, specs, export_options, verify_options, data_options)
     open_data_step(ctx)  # bad data fails before the expensive export
-    with eval_mode_kept(loaded.module) as training:
+    written = output_path(export_options.output, loaded.reference)
+    with eval_mode_kept(loaded.module) as training, removed_on_user_error(written):
         if export_step(ctx, example_inputs, training) and ctx.onnx_path is not None:
             verify_file(ctx, ctx.onnx_path)
         generation_step(ctx)
@@ -172,7 +174,7 @@ def verify(
     from onnxproof.pipeline._context import RunContext, prepare
     from onnxproof.pipeline._export import eval_mode_kept
     from onnxproof.pipeline._verdict import finish
-    from onnxproof.pipeline._verify import open_data_step
+    from onnxproof.pipeline._verify import check_tolerance_names, open_data_step
 
     _, verify_options, data_options = split_keywords(keywords, (VerifyOptions, DataOptions))
     _check_cheap(verify_options, data_options)
@@ -185,6 +187,7 @@ def verify(
     problem = file_problem(Path(onnx_path), "ONNX file")
     if problem is not None:
         raise UsageError(problem, hint="pass the .onnx file to verify")
+    check_tolerance_names(verify_options, onnx_path)  # before the model loads
     loaded, specs = prepare(model, example_inputs, inputs, weights)
     ctx = RunContext(loaded, specs, verify_options=verify_options, data_options=data_options)
     open_data_step(ctx)
@@ -209,6 +212,10 @@ def _check_cheap(options: VerifyOptions, data: DataOptions | None = None) -> Non
     check_seed(options.seed)
     if isinstance(options.repro, str | Path):
         check_repro_target(options.repro)
+    if options.save_inputs is not None:
+        from onnxproof.data.replay import check_save_target
+
+        check_save_target(options.save_inputs, data=data.data if data is not None else None)
     steps = data.generation_steps if data is not None else 1
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise UsageError(

@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from onnxproof.errors import UsageError
 from onnxproof.pipeline._context import RunContext
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,8 @@ def repro_step(ctx: RunContext, sessions: Any) -> None:
                 localization=ctx.localization,
                 subgraph=ctx.module_case,
             )
-        except (OSError, ValueError) as exc:  # the bundle is help, not a verdict
+        except (OSError, ValueError, UsageError) as exc:  # the bundle is help, not a verdict
+            # (UsageError: <file>.repro, not asked for, is a folder of the user's own: kept)
             log.warning("no repro bundle written to %s: %s", folder, exc)
             return
     ctx.repro_bundle = str(path)

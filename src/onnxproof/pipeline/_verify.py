@@ -46,13 +46,31 @@ def check_step(ctx: RunContext, path: str) -> bool:
             hint="give one --input per ONNX input, named as in the file, in forward-argument order",
         )
     outputs = {t.name for t in info.outputs} if info else set()
-    unknown = sorted(set(ctx.verify_options.tolerances) - outputs)
+    _refuse_unknown_tolerances(ctx.verify_options, outputs, path)
+    return ctx.check.passed
+
+
+def check_tolerance_names(options: VerifyOptions, path: str | Path) -> None:
+    """``--tol`` names checked against an existing file's outputs before the model loads; a
+    file that cannot be read is left to ``check_step`` to report."""
+    if not options.tolerances:
+        return
+    import onnx
+
+    try:
+        graph = onnx.load(str(path), load_external_data=False).graph
+    except Exception:
+        return
+    _refuse_unknown_tolerances(options, {o.name for o in graph.output}, path)
+
+
+def _refuse_unknown_tolerances(options: VerifyOptions, outputs: set[str], path: str | Path) -> None:
+    unknown = sorted(set(options.tolerances) - outputs)
     if unknown:
         raise UsageError(
             f"--tol names output(s) {unknown} that {path} does not have",
             hint=f"its outputs are {sorted(outputs)}",
         )
-    return ctx.check.passed
 
 
 @dataclass

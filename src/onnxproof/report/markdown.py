@@ -63,8 +63,9 @@ def write_markdown(report: RunReport, path: str | Path, *, append: bool = False)
     """``render_markdown(report)`` written atomically to ``path`` ('-' for stdout); ``append``
     adds it to the end instead, as ``$GITHUB_STEP_SUMMARY`` expects."""
     if append and str(path) != "-":
+        text = render_markdown(report)  # rendered first: a stop while rendering appends nothing
         with open(path, "a", encoding="utf-8") as handle:
-            handle.write(render_markdown(report))
+            handle.write(text)
         return
     write_text(render_markdown(report), path)
 

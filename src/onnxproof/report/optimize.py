@@ -116,6 +116,14 @@ def _why(v: VariantResult) -> list[str]:
                 lines.append(f"    float16 overflow (inf/NaN) in: {names}")
             if drift.blame_reason:
                 lines.append(paint(f"    next: keep in float {', '.join(drift.blamed)}", "dim"))
+    if v.kept:
+        lines.append(
+            paint(
+                f"  {v.kept} is not a variant onnxproof wrote (no onnxproof.variant mark): "
+                "left as it is",
+                "yellow",
+            )
+        )
     return lines
 
 

@@ -10,7 +10,9 @@ the bundle also holds that module alone (``module.onnx``, cut out with
 recorded inputs and PyTorch's output of that module.
 
 The folder is written under a temporary name beside the target and renamed into place, so a
-half-written bundle is never left.
+half-written bundle is never left. It is signed with ``onnxproof-bundle.json``, which lists every
+file the writer put there: an existing folder is replaced only when that signature is there and
+it holds no file the list does not name, so a folder of the user's own files is never deleted.
 """
 
 from __future__ import annotations
@@ -45,7 +47,9 @@ MAX_BYTES = 64 * 2**20
 #: One case: a label, the feeds by ONNX input name, PyTorch's outputs by ONNX output name.
 ReproCase = tuple[str, Mapping[str, np.ndarray], Mapping[str, np.ndarray]]
 
-_MARKER = "cases.json"
+#: The bundle's signature: a file only this writer makes, naming what it wrote.
+SIGNATURE_FILE = "onnxproof-bundle.json"
+_SIGNATURE = "onnxproof repro bundle"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -146,9 +150,10 @@ def write_repro_bundle(
         manifest = _write_contents(staging, Path(onnx_path), kept, tolerances)
         if localization is not None and subgraph is not None:
             manifest["module"] = _write_module(staging, subgraph)
-        (staging / _MARKER).write_text(json.dumps(manifest, indent=2) + "\n")
+        (staging / "cases.json").write_text(json.dumps(manifest, indent=2) + "\n")
         (staging / "README.txt").write_text(_readme(manifest, len(cases), localization))
         (staging / "reproduce.py").write_text(SCRIPT)
+        _sign(staging)
         os.chmod(staging, 0o755)
         _move_into_place(staging, target)
     except BaseException:
@@ -171,17 +176,68 @@ def _kept(cases: Sequence[ReproCase]) -> list[ReproCase]:
 
 
 def check_repro_target(target: str | Path) -> None:
-    """Raise UsageError unless ``target`` is new, an empty folder or an earlier bundle: a
-    folder of other files is never replaced (call it before the run to fail fast)."""
+    """Raise UsageError unless ``target`` is new, an empty folder or an earlier bundle holding
+    only the files its signature lists: a folder with any other file is never replaced (call
+    it before the run to fail fast)."""
     target = Path(target)
-    if not target.exists():
+    if not os.path.lexists(target):
         return
-    if target.is_dir() and (not any(target.iterdir()) or (target / _MARKER).is_file()):
+    if not target.is_dir():
+        raise UsageError(
+            f"{target} exists and is not a folder; not overwriting it",
+            hint="give --repro a new or empty folder",
+        )
+    if not any(target.iterdir()):
         return
-    raise UsageError(
-        f"{target} exists and is not a repro bundle; not overwriting it",
-        hint="give --repro a new or empty folder",
-    )
+    listed = _signed_files(target)  # before walking the folder: a big one without it is refused
+    if listed is None:
+        raise UsageError(
+            f"{target} exists and is not a repro bundle (no {SIGNATURE_FILE} written by "
+            "onnxproof); not overwriting it",
+            hint="give --repro a new or empty folder",
+        )
+    foreign = sorted(_files_in(target) - listed - {SIGNATURE_FILE})
+    if foreign:
+        raise UsageError(
+            f"{target} is a repro bundle but also holds {foreign[0]!r}"
+            + (f" and {len(foreign) - 1} other file(s)" if len(foreign) > 1 else "")
+            + ", which onnxproof did not write; not overwriting it",
+            hint="move your files out of the bundle, or give --repro a new or empty folder",
+        )
+
+
+def _sign(folder: Path) -> None:
+    files = sorted(_files_in(folder))
+    text = json.dumps({"signature": _SIGNATURE, "version": 1, "files": files}, indent=2)
+    (folder / SIGNATURE_FILE).write_text(text + "\n")
+
+
+def _signed_files(folder: Path) -> set[str] | None:
+    """The files the signature lists, or None when there is no valid signature."""
+    try:
+        signed = json.loads((folder / SIGNATURE_FILE).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    if not isinstance(signed, dict) or signed.get("signature") != _SIGNATURE:
+        return None
+    files = signed.get("files")
+    if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+        return None
+    return set(files)
+
+
+def _files_in(folder: Path) -> set[str]:
+    """Everything under ``folder`` that is not a folder (links included, never followed), as
+    POSIX paths relative to it."""
+    found: set[str] = set()
+    for root, dirs, files in os.walk(folder):
+        base = Path(root)
+        # a link to a folder is an entry of the bundle, not a folder to look into
+        found.update(
+            (base / d).relative_to(folder).as_posix() for d in dirs if (base / d).is_symlink()
+        )
+        found.update((base / f).relative_to(folder).as_posix() for f in files)
+    return found
 
 
 def _move_into_place(staging: Path, target: Path) -> None:
@@ -306,6 +362,8 @@ def _readme(manifest: dict[str, object], offered: int, localization: Localizatio
         "  tolerances.json    atol and rtol per output: |onnx - torch| <= atol + rtol * |torch|",
         "  cases.json         which array in the .npz files is which input or output, per case",
         "  reproduce.py       the check, with numpy and onnxruntime only",
+        f"  {SIGNATURE_FILE}  the files onnxproof wrote here: a later run replaces the",
+        "                     folder only while it holds no other file",
     ]
     module = manifest.get("module")
     if isinstance(module, dict):

@@ -89,6 +89,9 @@ class VariantResult(_Record):
     #: Where the variant was written (only when it passed).
     written: str | None = None
     error: str | None = None
+    #: A file at the variant's path that onnxproof did not write (no variant mark), left as it
+    #: is although the variant failed; None otherwise.
+    kept: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
