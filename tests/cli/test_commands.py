@@ -68,3 +68,19 @@ def test_unexpected_exception_is_exit_3_without_traceback(
     assert result.exit_code == 3
     assert result.stderr.startswith("error: internal error: RuntimeError: something inside broke")
     assert "Traceback" not in result.output and "--debug" in result.stderr
+
+
+def test_export_exits_by_the_findings_on_the_file_too(tmp_path: Path) -> None:
+    """A random op in the written file is an error `check` reports: `export` used to print the
+    checker's tick alone and exit 0."""
+    from tests.conftest import ref
+
+    noisy = CliRunner().invoke(
+        app,
+        ["export", ref("NoisyOutput"), "-i", "x:float32[batch,10]", "-o", str(tmp_path / "n.onnx")],
+    )
+    assert noisy.exit_code == 1, noisy.output
+    assert "stochastic-op" in noisy.output and "FAIL" in noisy.output
+    clean = CliRunner().invoke(app, ["export", ref("SimpleNet"), "-o", str(tmp_path / "s.onnx")])
+    assert clean.exit_code == 0, clean.output
+    assert "PASS" in clean.output

@@ -104,6 +104,8 @@ def verify(model, onnx_file, inputs, weights, json_path, quiet, timeout, **optio
 def export(model, inputs, weights, output, exporter, opset, verbose, quiet, debug):  # type: ignore[no-untyped-def]
     """Export MODEL to ONNX (eval mode, no_grad, dynamic dims as named in --input)."""
     from onnxproof.report import render_check, render_export
+    from onnxproof.report.terminal import render_findings, render_verdict
+    from onnxproof.results import status_from
 
     check_paths_of(model, {"weights": weights, "output": output})
     sink = Sink(quiet=quiet)
@@ -119,8 +121,15 @@ def export(model, inputs, weights, output, exporter, opset, verbose, quiet, debu
         )
     assert result.onnx_path is not None  # export() raises when nothing was written
     report = onnxproof.check(result.onnx_path)
-    sink.show(render_export(result) + render_check(report))
-    sys.exit(0 if report.passed else 1)
+    # The export's findings (traced control flow, an opset above the one asked for) and the
+    # file's (a random op, float64) decide the exit code with the checker.
+    findings = (*result.findings, *report.findings)
+    status = status_from(findings, checks_passed=report.passed)
+    sink.show(
+        render_export(result) + render_check(report) + render_findings(findings)
+        + render_verdict(status)
+    )  # fmt: skip
+    sys.exit(EXIT_CODES[status])
 
 
 @app.command()
