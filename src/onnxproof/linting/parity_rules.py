@@ -9,6 +9,7 @@ import onnx
 
 from onnxproof.linting._base import listed, make_finding, tensor_values
 from onnxproof.linting.graph_rules import SHAPE_INPUTS, constants, walk
+from onnxproof.linting.mask_rules import padded_position_findings
 from onnxproof.results import DatasetReport, Finding, ParityReport
 
 
@@ -39,6 +40,7 @@ def parity_findings(
                 f"{parity.runtime} failed {len(errors)} case(s); first at {sizes}: {first.error}",
             )
         )
+    findings.extend(padded_position_findings(parity))
     if diagnose_baked:
         findings.extend(baked_by_parity(parity, model, baked_dims))
     return tuple(findings)

@@ -10,11 +10,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from onnxproof.data import Case
-from onnxproof.results import CaseResult, OutputParity, ParityReport
+from onnxproof.results import CaseResult, OutputParity, PaddedMismatch, ParityReport
 from onnxproof.runtimes import Session
 from onnxproof.specs import TensorSpec
 from onnxproof.verification._explain import explain_runtime_error
 from onnxproof.verification.metrics import Comparison, compare, histogram_record, rel_l2
+from onnxproof.verification.padded_positions import excuse_padded, padding_masks
 from onnxproof.verification.tolerance import TolerancePolicy
 
 log = logging.getLogger(__name__)
@@ -111,6 +112,7 @@ def _run_case(
     policy: TolerancePolicy,
 ) -> CaseResult:
     seconds: float | None = None
+    excused: list[PaddedMismatch] = []
 
     def result(
         passed: bool, error: str | None = None, failed: tuple[str, ...] = (), skipped: bool = False
@@ -124,6 +126,7 @@ def _run_case(
             failed_outputs=failed,
             skipped=skipped,
             seconds=seconds,
+            padded_mismatches=tuple(excused),
         )
 
     try:
@@ -151,7 +154,7 @@ def _run_case(
         if running is None:
             atol, rtol = policy.for_output(name, ref_dtype)
             running = outputs[name] = _Running(dtype=ref_dtype, atol=atol, rtol=rtol)
-        comparison = compare(got, ref, atol=running.atol, rtol=running.rtol)
+        comparison = _judged(name, got, ref, running, padding_masks(case.feeds, specs), excused)
         running.add(comparison)
         if not comparison.passed:
             failed.append(name)
@@ -159,3 +162,23 @@ def _run_case(
                 shape_errors.append(f"{name}: {comparison.shape_error}")
     error = "; ".join(shape_errors) if shape_errors else None
     return result(not failed, error, tuple(failed))
+
+
+def _judged(
+    name: str,
+    got: np.ndarray,
+    ref: np.ndarray,
+    running: _Running,
+    masks: list[tuple[str, np.ndarray]],
+    excused: list[PaddedMismatch],
+) -> Comparison:
+    """One output compared; one that differs only at padded positions is judged on the token
+    positions alone, its excuse added to ``excused``."""
+    comparison = compare(got, ref, atol=running.atol, rtol=running.rtol)
+    if comparison.passed or comparison.shape_error or not masks:
+        return comparison
+    excuse = excuse_padded(name, got, ref, masks, atol=running.atol, rtol=running.rtol)
+    if excuse is None:
+        return comparison
+    excused.append(excuse.mismatch)
+    return compare(excuse.actual, ref, atol=running.atol, rtol=running.rtol)
