@@ -15,6 +15,7 @@ def masked_rows_step(ctx: RunContext, sessions: Sessions) -> None:
     """Run the degenerate case on every runtime that ran the generated cases."""
     from onnxproof.linting._base import make_finding
     from onnxproof.verification.masked_rows import masked_row_case, verify_masked_rows
+    from onnxproof.verification.padded_positions import declared_dims
 
     case = masked_row_case(ctx.specs, ctx.verify_options.seed)
     if case is None or not ctx.runtime_reports:
@@ -26,7 +27,12 @@ def masked_rows_step(ctx: RunContext, sessions: Sessions) -> None:
             if candidate.session is None or report is None or not report.available:
                 continue
             outcome = verify_masked_rows(
-                sessions.reference, candidate.session, case, specs=ctx.specs, policy=ctx.policy
+                sessions.reference,
+                candidate.session,
+                case,
+                specs=ctx.specs,
+                policy=ctx.policy,
+                output_dims=declared_dims(ctx.check),
             )
             if outcome is None:
                 continue

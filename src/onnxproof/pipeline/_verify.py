@@ -169,6 +169,7 @@ def parity_step(ctx: RunContext, sessions: Sessions) -> None:
     from onnxproof.linting._base import make_finding
     from onnxproof.linting.runtime_rules import precision_findings
     from onnxproof.verification import verify_parity
+    from onnxproof.verification.padded_positions import declared_dims
 
     options = ctx.verify_options
     if options.save_inputs is not None:
@@ -193,6 +194,7 @@ def parity_step(ctx: RunContext, sessions: Sessions) -> None:
                 specs=ctx.specs,
                 policy=ctx.policy,
                 runtime=candidate.name,
+                output_dims=declared_dims(ctx.check),
             )
             details = {**candidate.session.details(), **capped}
             reports.append(dataclasses.replace(report, details=details))

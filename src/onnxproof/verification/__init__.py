@@ -15,7 +15,12 @@ from onnxproof.runtimes import Session
 from onnxproof.specs import TensorSpec
 from onnxproof.verification._explain import explain_runtime_error
 from onnxproof.verification.metrics import Comparison, compare, histogram_record, rel_l2
-from onnxproof.verification.padded_positions import excuse_padded, padding_masks
+from onnxproof.verification.padded_positions import (
+    FileDims,
+    PaddingMask,
+    excuse_padded,
+    padding_masks,
+)
 from onnxproof.verification.tolerance import TolerancePolicy
 
 log = logging.getLogger(__name__)
@@ -63,13 +68,19 @@ def verify_parity(
     policy: TolerancePolicy,
     runtime: str,
     reference_name: str = "torch",
+    output_dims: dict[str, FileDims] | None = None,
 ) -> ParityReport:
-    """Run each case through both sessions; a runtime error is a failed case, never a crash."""
+    """Run each case through both sessions; a runtime error is a failed case, never a crash.
+
+    ``output_dims``, each output's dims as the file declares them, keeps the excuse for a
+    difference only at padded positions to outputs laid out as the padding masks are."""
     start = time.perf_counter()
     outputs: dict[str, _Running] = {}
     results: list[CaseResult] = []
     for case in cases:
-        results.append(_run_case(case, reference, candidate, outputs, specs, policy))
+        results.append(
+            _run_case(case, reference, candidate, outputs, specs, policy, output_dims or {})
+        )
     output_records = tuple(
         OutputParity(
             name=name,
@@ -110,6 +121,7 @@ def _run_case(
     outputs: dict[str, _Running],
     specs: tuple[TensorSpec, ...],
     policy: TolerancePolicy,
+    output_dims: dict[str, FileDims],
 ) -> CaseResult:
     seconds: float | None = None
     excused: list[PaddedMismatch] = []
@@ -154,7 +166,8 @@ def _run_case(
         if running is None:
             atol, rtol = policy.for_output(name, ref_dtype)
             running = outputs[name] = _Running(dtype=ref_dtype, atol=atol, rtol=rtol)
-        comparison = _judged(name, got, ref, running, padding_masks(case.feeds, specs), excused)
+        masks = padding_masks(case.feeds, specs)
+        comparison = _judged(name, got, ref, running, (masks, output_dims.get(name)), excused)
         running.add(comparison)
         if not comparison.passed:
             failed.append(name)
@@ -169,15 +182,17 @@ def _judged(
     got: np.ndarray,
     ref: np.ndarray,
     running: _Running,
-    masks: list[tuple[str, np.ndarray]],
+    layout: tuple[list[PaddingMask], FileDims | None],
     excused: list[PaddedMismatch],
 ) -> Comparison:
     """One output compared; one that differs only at padded positions is judged on the token
-    positions alone, its excuse added to ``excused``."""
+    positions alone, its excuse added to ``excused``. ``layout``: the case's padding masks and
+    the output's dims as the file declares them."""
     comparison = compare(got, ref, atol=running.atol, rtol=running.rtol)
+    masks, dims = layout
     if comparison.passed or comparison.shape_error or not masks:
         return comparison
-    excuse = excuse_padded(name, got, ref, masks, atol=running.atol, rtol=running.rtol)
+    excuse = excuse_padded(name, got, ref, masks, atol=running.atol, rtol=running.rtol, dims=dims)
     if excuse is None:
         return comparison
     excused.append(excuse.mismatch)

@@ -19,7 +19,12 @@ from onnxproof.data.roles import fully_masked, token_positions
 from onnxproof.runtimes import Session
 from onnxproof.specs import MASK_ROLES, TensorSpec
 from onnxproof.verification.metrics import compare
-from onnxproof.verification.padded_positions import excuse_padded, padding_masks
+from onnxproof.verification.padded_positions import (
+    FileDims,
+    PaddingMask,
+    excuse_padded,
+    padding_masks,
+)
 from onnxproof.verification.tolerance import TolerancePolicy
 
 log = logging.getLogger(__name__)
@@ -61,8 +66,12 @@ def verify_masked_rows(
     *,
     specs: tuple[TensorSpec, ...],
     policy: TolerancePolicy,
+    output_dims: dict[str, FileDims] | None = None,
 ) -> MaskedRowsOutcome | None:
-    """Compare the degenerate case; None when PyTorch itself refuses it (nothing to judge)."""
+    """Compare the degenerate case; None when PyTorch itself refuses it (nothing to judge).
+    ``output_dims`` (each output's dims as the file declares them) keeps the padded-position
+    excuse to outputs laid out as the masks are."""
+    dims = output_dims or {}
     rows = _masked_rows(case.feeds, specs)
     try:
         expected = reference.infer(case.feeds)
@@ -93,7 +102,9 @@ def verify_masked_rows(
             failed.append(name)
             continue
         kept = [i for i in range(batch) if i not in rows]
-        if _tokens_agree(name, got[kept], ref[kept], _rows_of(masks, kept), atol, rtol):
+        if _tokens_agree(
+            name, got[kept], ref[kept], [m.rows(kept) for m in masks], atol, rtol, dims.get(name)
+        ):
             masked_only.append(name)
             rows_list = list(rows)
             diffs[name] = compare(got[rows_list], ref[rows_list], atol=atol, rtol=rtol).max_abs_diff
@@ -112,19 +123,16 @@ def _tokens_agree(
     name: str,
     got: np.ndarray,
     ref: np.ndarray,
-    masks: list[tuple[str, np.ndarray]],
+    masks: list[PaddingMask],
     atol: float,
     rtol: float,
+    dims: FileDims | None,
 ) -> bool:
     """The rows that hold tokens agree, a difference only at their padded positions excused
     (as in the generated cases)."""
     if compare(got, ref, atol=atol, rtol=rtol).passed:
         return True
-    return excuse_padded(name, got, ref, masks, atol=atol, rtol=rtol) is not None
-
-
-def _rows_of(masks: list[tuple[str, np.ndarray]], rows: list[int]) -> list[tuple[str, np.ndarray]]:
-    return [(name, padded[rows]) for name, padded in masks]
+    return excuse_padded(name, got, ref, masks, atol=atol, rtol=rtol, dims=dims) is not None
 
 
 def _masked_rows(feeds: dict[str, np.ndarray], specs: tuple[TensorSpec, ...]) -> tuple[int, ...]:

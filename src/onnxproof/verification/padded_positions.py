@@ -8,7 +8,9 @@ softmax, which each side resolves its own way. When an output's leading dims are
 mask's ``[batch, seq]`` and every element out of tolerance lies at a position that mask marks as
 padding, the difference is excused (reported as ``masked-row-mismatch``, a warning) and the token
 positions alone are judged. Without that evidence (an output whose dims do not follow the mask,
-or a difference at any token position) nothing is excused.
+or a difference at any token position) nothing is excused. Equal sizes are not enough when the
+file names its output's dims: an output laid out [seq, batch, ...] has the mask's sizes whenever
+batch == seq, so a dynamic dim must carry the mask's dim name too.
 """
 
 from __future__ import annotations
@@ -18,9 +20,37 @@ from dataclasses import dataclass
 import numpy as np
 
 from onnxproof.data.roles import token_positions
-from onnxproof.results import PaddedMismatch
+from onnxproof.results import CheckReport, PaddedMismatch
 from onnxproof.specs import MASK_ROLES, TensorSpec
 from onnxproof.verification.metrics import float_closeness, is_exact_dtype
+
+#: An output's dims as the ONNX file declares them: int (static), name (dynamic), None (unknown).
+FileDims = tuple[int | str | None, ...]
+
+
+@dataclass(frozen=True)
+class PaddingMask:
+    """A 2-D padding-mask input of one case: True where it marks padding."""
+
+    name: str
+    padded: np.ndarray
+    #: The spec's names of its two dims (None for a static dim).
+    dim_names: tuple[str | None, ...]
+
+    def rows(self, kept: list[int]) -> PaddingMask:
+        return PaddingMask(name=self.name, padded=self.padded[kept], dim_names=self.dim_names)
+
+    def follows(self, shape: tuple[int, ...], dims: FileDims | None) -> bool:
+        """An output of this shape (and these declared dims) is laid out [batch, seq, ...] as
+        this mask is."""
+        if self.padded.shape != shape[:2]:
+            return False
+        if dims is None or len(dims) < 2:
+            return True
+        return all(
+            not isinstance(d, str) or d == mine
+            for d, mine in zip(dims[:2], self.dim_names, strict=True)
+        )
 
 
 @dataclass(frozen=True)
@@ -32,15 +62,21 @@ class Excused:
     mismatch: PaddedMismatch
 
 
-def padding_masks(
-    feeds: dict[str, np.ndarray], specs: tuple[TensorSpec, ...]
-) -> list[tuple[str, np.ndarray]]:
-    """Each 2-D padding-mask input as (name, bool [batch, seq] array, True at padding)."""
+def declared_dims(check: CheckReport | None) -> dict[str, FileDims]:
+    """Each output's dims as the checked file declares them (outputs of unknown rank left out)."""
+    outputs = check.info.outputs if check is not None and check.info is not None else ()
+    return {t.name: t.shape for t in outputs if t.shape is not None}
+
+
+def padding_masks(feeds: dict[str, np.ndarray], specs: tuple[TensorSpec, ...]) -> list[PaddingMask]:
+    """Each 2-D padding-mask input of the case."""
     masks = []
     for spec in specs:
         mask = feeds.get(spec.name)
         if spec.role in MASK_ROLES and mask is not None and np.ndim(mask) == 2:
-            masks.append((spec.name, ~token_positions(mask, spec.role or "mask")))
+            padded = ~token_positions(mask, spec.role or "mask")
+            names = tuple(d.name for d in spec.dims)
+            masks.append(PaddingMask(name=spec.name, padded=padded, dim_names=names))
     return masks
 
 
@@ -48,25 +84,28 @@ def excuse_padded(
     name: str,
     actual: np.ndarray,
     reference: np.ndarray,
-    masks: list[tuple[str, np.ndarray]],
+    masks: list[PaddingMask],
     *,
     atol: float,
     rtol: float,
+    dims: FileDims | None = None,
 ) -> Excused | None:
     """The excuse for an output that differs only at padded positions; None without the
-    evidence (no mask whose [batch, seq] the output's leading dims follow, nothing out of
-    tolerance, or something out of tolerance at a token position)."""
+    evidence (no mask whose [batch, seq] the output's leading dims follow, by size and by the
+    names in ``dims`` when the file gives them; nothing out of tolerance; or something out of
+    tolerance at a token position)."""
     actual, reference = np.asarray(actual), np.asarray(reference)
     if actual.shape != reference.shape or actual.ndim < 2 or is_exact_dtype(reference.dtype):
         return None
-    aligned = [(n, p) for n, p in masks if p.shape == reference.shape[:2] and p.any()]
+    aligned = [m for m in masks if m.follows(reference.shape, dims) and m.padded.any()]
     if not aligned:
         return None
     diff, _, _, close = float_closeness(actual, reference, atol=atol, rtol=rtol)
     far = ~close
     if not far.any():
         return None
-    for mask_name, padded in aligned:
+    for mask in aligned:
+        padded = mask.padded
         at_padding = np.broadcast_to(
             padded.reshape(padded.shape + (1,) * (reference.ndim - 2)), reference.shape
         )
@@ -74,7 +113,7 @@ def excuse_padded(
             continue  # a token position differs: judged as usual
         mismatch = PaddedMismatch(
             output=name,
-            mask=mask_name,
+            mask=mask.name,
             elements=int(far.sum()),
             max_abs_diff=float(diff[far].max()),
         )

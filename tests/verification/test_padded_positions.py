@@ -1,0 +1,124 @@
+"""Outputs at padded positions: a difference only there is excused (a warning that counts the
+elements); a difference at a token position, or in an output whose dims do not follow the mask,
+fails as before. Both polarities: attention_mask (1 = token), key_padding_mask (True = pad)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+import onnxproof
+from onnxproof.verification.padded_positions import PaddingMask, excuse_padded
+
+
+def _exporting() -> bool:
+    return torch.onnx.is_in_onnx_export() or torch.compiler.is_exporting()
+
+
+class PaddedShift(nn.Module):
+    """The export shifts the output by 5 at the positions ``where`` picks: padding (as a
+    runtime may resolve a fully masked softmax), tokens (a real divergence), or padding with the
+    output laid out [seq, batch, ...] (dims that do not follow the mask)."""
+
+    def __init__(self, where: str = "padding") -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.fc = nn.Linear(4, 3)
+        self.where = where
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        key_padding_mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        y = self.fc(x)
+        if key_padding_mask is not None:
+            padded = key_padding_mask
+        else:
+            assert attention_mask is not None
+            padded = attention_mask == 0
+        if _exporting():
+            shifted = ~padded if self.where == "tokens" else padded
+            y = y + 5.0 * shifted.unsqueeze(-1).to(y.dtype)
+        return y.transpose(0, 1) if self.where == "padding-seq-first" else y
+
+
+def _run(model: nn.Module, mask_spec: str, tmp_path: Path) -> onnxproof.RunReport:
+    return onnxproof.run(
+        model, inputs=["x:float32[batch,seq=6,4]", mask_spec], output=tmp_path / "m.onnx"
+    )
+
+
+def _padded_findings(report: onnxproof.RunReport) -> list[str]:
+    return [
+        f.message
+        for f in report.findings
+        if f.code == "masked-row-mismatch" and "marks as padding" in f.message
+    ]
+
+
+def test_difference_only_at_padded_positions_is_a_warning(tmp_path: Path) -> None:
+    report = _run(PaddedShift(), "attention_mask:int64[batch,seq]", tmp_path)
+    assert report.status == "pass", report.findings
+    (message,) = _padded_findings(report)
+    assert "'output'" in message and "'attention_mask'" in message and "excused" in message
+    assert report.verification is not None and report.verification.passed
+    excused = [m for c in report.verification.cases for m in c.padded_mismatches]
+    assert excused and all(m.mask == "attention_mask" for m in excused)
+    assert all(m.elements > 0 and abs(m.max_abs_diff - 5.0) < 1e-4 for m in excused)
+    # the figures judge the token positions: the excused 5.0 is not the worst difference
+    (output,) = report.verification.outputs
+    assert output.passed and output.max_abs_diff < 1e-4
+    assert not any(f.code == "output-mismatch" for f in report.findings)
+
+
+def test_key_padding_mask_true_is_padding(tmp_path: Path) -> None:
+    report = _run(PaddedShift(), "key_padding_mask:bool[batch,seq]", tmp_path)
+    assert report.status == "pass", report.findings
+    assert _padded_findings(report)
+    # no case is skipped: with True = padding no generated row is all padding (seq=1 included)
+    assert report.verification is not None
+    assert not any(c.skipped for c in report.verification.cases)
+
+
+def test_difference_at_token_positions_still_fails(tmp_path: Path) -> None:
+    for spec in ("attention_mask:int64", "key_padding_mask:bool"):
+        report = _run(PaddedShift(where="tokens"), f"{spec}[batch,seq]", tmp_path)
+        assert report.status == "fail", spec
+        assert any(f.code == "output-mismatch" for f in report.findings)
+        assert not _padded_findings(report)
+
+
+def test_output_not_laid_out_like_the_mask_is_not_excused(tmp_path: Path) -> None:
+    report = _run(
+        PaddedShift(where="padding-seq-first"), "attention_mask:int64[batch,seq]", tmp_path
+    )
+    assert report.status == "fail"
+    assert not _padded_findings(report)
+
+
+def test_excuse_needs_every_difference_at_padding() -> None:
+    padding = np.array([[False, False, True], [False, True, True]])
+    padded = [PaddingMask(name="m", padded=padding, dim_names=("batch", "seq"))]
+    ref = np.zeros((2, 3, 2), dtype=np.float32)
+    got = ref.copy()
+    got[0, 2] = 1.0
+    got[1, 1:] = 2.0
+    excused = excuse_padded("out", got, ref, padded, atol=1e-4, rtol=1e-3)
+    assert excused is not None
+    assert excused.mismatch.elements == 6 and excused.mismatch.max_abs_diff == 2.0
+    assert (excused.actual == ref).all()  # the padded values no longer count
+    got[1, 0, 0] = 1.0  # a token position differs too
+    assert excuse_padded("out", got, ref, padded, atol=1e-4, rtol=1e-3) is None
+    # an output whose leading dims are not the mask's [batch, seq]
+    assert excuse_padded("out", ref[:, :2], ref[:, :2] + 1, padded, atol=1e-4, rtol=1e-3) is None
+    # the sizes fit, but the file says the output is laid out [seq, batch, ...]
+    got[1, 0, 0] = 0.0
+    kept = excuse_padded("o", got, ref, padded, atol=1e-4, rtol=1e-3, dims=("batch", "seq", 2))
+    assert kept is not None
+    swapped = excuse_padded("o", got, ref, padded, atol=1e-4, rtol=1e-3, dims=("seq", "batch", 2))
+    assert swapped is None
