@@ -122,3 +122,70 @@ def test_excuse_needs_every_difference_at_padding() -> None:
     assert kept is not None
     swapped = excuse_padded("o", got, ref, padded, atol=1e-4, rtol=1e-3, dims=("seq", "batch", 2))
     assert swapped is None
+
+
+class Encoder(nn.Module):
+    """nn.TransformerEncoder: on right-padded rows PyTorch's nested-tensor fast path returns
+    zeros at the padded positions, the exported graph computes them. ``planted`` shifts the
+    export at the token positions too."""
+
+    def __init__(self, planted: bool = False) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        layer = nn.TransformerEncoderLayer(16, 2, 32, batch_first=True)
+        self.encoder = nn.TransformerEncoder(layer, 2, enable_nested_tensor=True)
+        self.planted = planted
+
+    def forward(self, x: torch.Tensor, src_key_padding_mask: torch.Tensor) -> torch.Tensor:
+        y = self.encoder(x, src_key_padding_mask=src_key_padding_mask)
+        if self.planted and _exporting():
+            y = y + 0.5 * (~src_key_padding_mask).unsqueeze(-1).to(y.dtype)
+        return y
+
+
+ENCODER_SPECS = ["x:float32[batch,seq=6,16]", "src_key_padding_mask:bool[batch,seq]"]
+
+
+def _right_padded(path: Path) -> Path:
+    """Real right-padded rows, True marking padding, as PyTorch's users build them."""
+    rng = np.random.default_rng(1)
+    lengths = np.array([6, 1, 4, 3, 5, 2, 6, 4])
+    mask = np.arange(6) >= lengths[:, None]
+    x = rng.standard_normal((8, 6, 16)).astype(np.float32)
+    np.savez(path, x=x, src_key_padding_mask=mask)
+    return path
+
+
+def test_transformer_encoder_key_padding_mask(tmp_path: Path) -> None:
+    """True marks padding: the generated rows are right-padded (the fast path runs), no case is
+    skipped, and the zeros PyTorch returns at padded positions are excused, on the generated
+    cases and on the user's data alike."""
+    report = onnxproof.run(
+        Encoder(),
+        inputs=ENCODER_SPECS,
+        output=tmp_path / "e.onnx",
+        data=_right_padded(tmp_path / "data.npz"),
+    )
+    assert report.status == "pass", report.findings
+    inferred = [f.message for f in report.findings if f.code == "inferred-padding-mask"]
+    assert inferred and "{pad}" in inferred[0] and "True marks padding" in inferred[0]
+    assert report.verification is not None
+    assert not any(c.skipped for c in report.verification.cases)
+    messages = _padded_findings(report)
+    assert len(messages) == 2  # the generated cases and the data, each says what was excused
+    assert all("'src_key_padding_mask'" in m and "element(s) excused" in m for m in messages)
+    assert report.data is not None and report.data.passed
+    assert report.data.padded_mismatches
+
+
+def test_transformer_encoder_divergence_at_tokens_fails(tmp_path: Path) -> None:
+    report = onnxproof.run(
+        Encoder(planted=True),
+        inputs=ENCODER_SPECS,
+        output=tmp_path / "e.onnx",
+        data=_right_padded(tmp_path / "data.npz"),
+    )
+    assert report.status == "fail"
+    assert report.data is not None and not report.data.passed
+    assert report.verification is not None and not report.verification.passed
+    assert not _padded_findings(report)

@@ -9,7 +9,7 @@ import onnx
 
 from onnxproof.linting._base import listed, make_finding, tensor_values
 from onnxproof.linting.graph_rules import SHAPE_INPUTS, constants, walk
-from onnxproof.linting.mask_rules import padded_position_findings
+from onnxproof.linting.mask_rules import padded_dataset_findings, padded_position_findings
 from onnxproof.results import DatasetReport, Finding, ParityReport
 
 
@@ -132,6 +132,7 @@ def data_findings(report: DatasetReport) -> tuple[Finding, ...]:
         for o in report.outputs
         if not o.passed and o.samples
     ]
+    findings.extend(padded_dataset_findings(report))
     if report.failed_batches:
         findings.append(
             make_finding(

@@ -326,6 +326,7 @@ def data_step(ctx: RunContext, sessions: Sessions) -> None:
     """Stream the data through both sides, after the generated cases."""
     from onnxproof.linting.parity_rules import data_findings
     from onnxproof.verification.dataset import verify_dataset
+    from onnxproof.verification.padded_positions import declared_dims
 
     primary = sessions.primary
     if ctx.data_batches is None or primary.session is None:
@@ -353,6 +354,7 @@ def data_step(ctx: RunContext, sessions: Sessions) -> None:
                 runtime=primary.name,
                 task=ctx.data_options.task,
                 progress=progress,
+                output_dims=declared_dims(ctx.check),
             )
     report = ctx.dataset.report
     ctx.findings.extend(data_findings(report))

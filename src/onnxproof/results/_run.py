@@ -217,6 +217,8 @@ class DatasetReport(_Record):
     workers: int | None = None
     #: Samples the data holds, counted before the run; ``samples`` (those compared) must equal it.
     samples_expected: int | None = None
+    #: Outputs that differed only at padded positions, summed over the batches (excused).
+    padded_mismatches: tuple[PaddedMismatch, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
