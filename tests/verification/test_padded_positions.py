@@ -122,6 +122,10 @@ def test_excuse_needs_every_difference_at_padding() -> None:
     assert kept is not None
     swapped = excuse_padded("o", got, ref, padded, atol=1e-4, rtol=1e-3, dims=("seq", "batch", 2))
     assert swapped is None
+    # integer outputs (token ids at each position) compare exactly, padding excused alike
+    ids = np.zeros((2, 3), dtype=np.int64)
+    excused = excuse_padded("ids", ids + padding, ids, padded, atol=0.0, rtol=0.0)
+    assert excused is not None and excused.mismatch.elements == 3
 
 
 class Encoder(nn.Module):
