@@ -368,6 +368,7 @@ def _ray_dataset(ctx: RunContext, plan: Any, runtime: str, progress: Any) -> Any
     """The data compared on Ray's workers (the shard plan made before the export), each
     rebuilding the model and opening the file."""
     from onnxproof.engines.ray import recipe_for, verify_dataset_ray
+    from onnxproof.verification.padded_positions import declared_dims
 
     options, info = ctx.data_options, ctx.check.info if ctx.check else None
     assert ctx.onnx_path is not None  # check_step ran: the data step follows it
@@ -386,6 +387,7 @@ def _ray_dataset(ctx: RunContext, plan: Any, runtime: str, progress: Any) -> Any
         workers=options.workers,
         address=options.ray_address,
         progress=progress,
+        output_dims=declared_dims(ctx.check),
     )
 
 
