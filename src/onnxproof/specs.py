@@ -15,8 +15,13 @@ GRAMMAR = (
 )
 
 #: Roles a spec can give instead of a range, each with the spellings accepted: a padding mask
-#: (each row ones then zeros) and position ids (0, 1, 2, ... along the last dim).
-ROLES: dict[str, str] = {"mask": "mask", "padding": "mask", "positions": "positions"}
+#: with 1 marking a token (each row ones then zeros: transformers' ``attention_mask``), one with
+#: the opposite polarity, 1 (True) marking padding (each row zeros then ones: PyTorch's
+#: ``key_padding_mask``), and position ids (0, 1, 2, ... along the last dim).
+ROLES: dict[str, str] = {"mask": "mask", "padding": "mask", "pad": "pad", "positions": "positions"}
+
+#: The roles that are padding masks, whichever their polarity.
+MASK_ROLES = ("mask", "pad")
 
 #: dtype names accepted in specs, with their NumPy spelling.
 DTYPES: dict[str, str] = {
@@ -116,7 +121,7 @@ class TensorSpec:
     dtype: str
     dims: tuple[Dim, ...]
     value_range: tuple[float, float] | None = field(default=None)
-    #: ``mask`` or ``positions`` (see ROLES): how data is generated instead of a value range.
+    #: ``mask``, ``pad`` or ``positions`` (see ROLES): how data is generated instead of a range.
     role: str | None = None
     #: The role was inferred from the input's name, not written in the spec.
     role_inferred: bool = field(default=False, compare=False)
@@ -335,10 +340,16 @@ def with_shared_sizes(specs: tuple[TensorSpec, ...]) -> tuple[TensorSpec, ...]:
     )
 
 
-#: Inputs whose role is inferred from their name when their spec gives no range: padding masks
-#: (``attention_mask``, ``key_padding_mask``, ``src_key_padding_mask``) and position ids.
+#: Inputs whose role is inferred from their name when their spec gives no range, first match
+#: wins. The polarity follows where each name comes from: PyTorch's ``key_padding_mask``
+#: (``nn.MultiheadAttention``; ``src_``/``tgt_``/``memory_key_padding_mask`` of
+#: ``nn.Transformer*``) and fairseq's ``encoder_padding_mask`` / ``decoder_padding_mask``
+#: (transformers' FSMT port passes them on as key_padding_mask) mark padding with True: ``pad``.
+#: transformers' ``attention_mask``, and its bare ``padding_mask`` (EnCodec, Mimi, MusicGen:
+#: "1 for tokens that are not masked"), mark tokens with 1: ``mask``.
 _ROLE_NAMES = (
-    (re.compile(r"^(attention_mask|.*padding_mask)$"), "mask"),
+    (re.compile(r"^(attention_mask|padding_mask)$"), "mask"),
+    (re.compile(r"^.+_padding_mask$"), "pad"),
     (re.compile(r"^position_ids$"), "positions"),
 )
 

@@ -42,6 +42,8 @@ def test_generated_cases_use_the_role() -> None:
 
 def test_roles_are_parsed_and_printed() -> None:
     assert parse_input_spec("m:bool[batch,seq]{padding}").role == "mask"
+    pad = parse_input_spec("m:bool[batch,seq]{pad}")
+    assert pad.role == "pad" and parse_input_spec(str(pad)) == pad
     spec = parse_input_spec("m:float32[batch,seq]{mask}")
     assert spec.role == "mask" and str(spec) == "m:float32[batch,seq]{mask}"
     assert parse_input_spec(str(spec)) == spec
@@ -57,6 +59,9 @@ def test_roles_inferred_from_names_only_without_a_range() -> None:
         [
             "attention_mask:int64[batch,seq]",
             "src_key_padding_mask:bool[batch,seq]",
+            "key_padding_mask:bool[batch,seq]",
+            "memory_key_padding_mask:bool[batch,seq]",
+            "encoder_padding_mask:int64[batch,seq]",
             "padding_mask:float32[batch,seq]",
             "position_ids:int64[batch,seq]",
             "ones_mask:int64[batch,seq]",
@@ -65,7 +70,12 @@ def test_roles_inferred_from_names_only_without_a_range() -> None:
     roles = {s.name: (s.role, s.role_inferred) for s in specs}
     assert roles == {
         "attention_mask": ("mask", True),
-        "src_key_padding_mask": ("mask", True),
+        # PyTorch's and fairseq's polarity: True marks padding
+        "src_key_padding_mask": ("pad", True),
+        "key_padding_mask": ("pad", True),
+        "memory_key_padding_mask": ("pad", True),
+        "encoder_padding_mask": ("pad", True),
+        # transformers' polarity: 1 marks a token
         "padding_mask": ("mask", True),
         "position_ids": ("positions", True),
         "ones_mask": (None, False),
@@ -90,3 +100,24 @@ def test_fully_masked_zeroes_only_the_first_row() -> None:
     assert not masked["attention_mask"][0].any()
     assert (masked["attention_mask"][1:] == feeds["attention_mask"][1:]).all()
     assert (masked["x"] == feeds["x"]).all() and feeds["attention_mask"][0].any()
+
+
+def test_pad_role_marks_padding_on_the_right() -> None:
+    """True marks padding (PyTorch's key_padding_mask): each row False for the tokens, then True
+    for the padding; never a row of only padding except the fully masked case's first row."""
+    specs = parse_input_specs(["x:float32[batch,seq=6,4]", "src_key_padding_mask:bool[batch,seq]"])
+    rows = []
+    for case in synthetic_cases(specs):
+        mask = case.feeds["src_key_padding_mask"]
+        assert mask.dtype == np.bool_
+        if not mask.shape[-1]:
+            continue
+        assert (~mask).sum(axis=-1).min() >= 1  # a token in every row
+        assert (np.diff(mask.astype(np.int64), axis=-1) >= 0).all()  # tokens, then padding
+        rows.extend(mask.reshape(-1, mask.shape[-1]).tolist())
+    # right padding is exercised (a padded row with tokens first), as is a row with none
+    assert any(row[0] is False and row[-1] is True for row in rows)
+    assert any(not any(row) for row in rows)
+    feeds = next(iter(synthetic_cases(specs))).feeds
+    masked = fully_masked(feeds, specs)["src_key_padding_mask"]
+    assert masked[0].all() and (masked[1:] == feeds["src_key_padding_mask"][1:]).all()

@@ -1,7 +1,9 @@
-"""Data for inputs with a role: padding masks (ones, then zeros) and position ids (0, 1, 2, ...).
+"""Data for inputs with a role: padding masks (tokens, then padding) and position ids (0, 1, ...).
 
-A padding mask marks, per row, which positions hold tokens: a prefix of ones, then zeros. A mask
-drawn at random (0..9, or all ones) would either mean nothing to the model or never exercise the
+A padding mask marks, per row, which positions hold tokens: a prefix of tokens, then padding on
+the right. With the ``mask`` role 1 marks a token (ones, then zeros); with the ``pad`` role 1
+(True) marks padding (zeros, then ones), as PyTorch's ``key_padding_mask`` reads it. A mask drawn
+at random (0..9, or all ones) would either mean nothing to the model or never exercise the
 padded positions at all.
 """
 
@@ -9,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from onnxproof.specs import TensorSpec
+from onnxproof.specs import MASK_ROLES, TensorSpec
 
 
 def padding_mask(shape: tuple[int, ...], dtype: np.dtype, rng: np.random.Generator) -> np.ndarray:
@@ -28,6 +30,12 @@ def padding_mask(shape: tuple[int, ...], dtype: np.dtype, rng: np.random.Generat
     return np.asarray(positions < np.expand_dims(lengths, -1)).astype(dtype)
 
 
+def token_positions(mask: np.ndarray, role: str) -> np.ndarray:
+    """Where a mask of that role (``mask`` or ``pad``) says a token is, as bools."""
+    held = np.asarray(mask).astype(bool)
+    return ~held if role == "pad" else held
+
+
 def position_ids(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     """0, 1, 2, ... along the last dim, the same in every row."""
     if not shape:
@@ -41,20 +49,24 @@ def role_array(
     """The array for a spec with a role (``spec.role`` is not None)."""
     if spec.role == "mask":
         return padding_mask(shape, dtype, rng)
+    if spec.role == "pad":
+        # the same rows with the polarity flipped: zeros on the tokens, ones on the padding
+        return np.asarray(padding_mask(shape, np.dtype(bool), rng) == 0).astype(dtype)
     return position_ids(shape, dtype)
 
 
 def fully_masked(
     feeds: dict[str, np.ndarray], specs: tuple[TensorSpec, ...]
 ) -> dict[str, np.ndarray]:
-    """The feeds with the first row of every padding mask all zeros (the other rows kept).
+    """The feeds with the first row of every padding mask all padding (the other rows kept):
+    all zeros for a ``mask``, all ones for a ``pad``.
 
     The row is the first index along the mask's leading dim (the batch).
     """
     changed = dict(feeds)
     for spec in specs:
-        if spec.role == "mask" and spec.name in feeds and feeds[spec.name].ndim >= 2:
+        if spec.role in MASK_ROLES and spec.name in feeds and feeds[spec.name].ndim >= 2:
             mask = np.array(feeds[spec.name], copy=True)
-            mask[0] = 0
+            mask[0] = 1 if spec.role == "pad" else 0
             changed[spec.name] = mask
     return changed

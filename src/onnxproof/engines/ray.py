@@ -79,6 +79,8 @@ class _Job:
     #: [state ref, module ref or None, ONNX bytes ref or None]: refs nested in a list are not
     #: resolved by Ray before the constructor runs, so a restarted actor fetches them itself.
     shared: list[Any]
+    #: Each output's dims as the file declares them (for the padded-position excuse).
+    output_dims: dict[str, tuple[int | str | None, ...]] | None = None
 
 
 def import_ray() -> Any:
@@ -111,6 +113,7 @@ def verify_dataset_ray(
     address: str | None = None,
     progress: Callable[[int], None] | None = None,
     plan: ShardPlan | None = None,
+    output_dims: dict[str, tuple[int | str | None, ...]] | None = None,
 ) -> DatasetOutcome:
     """Compare ``data`` (a .npy/.npz/.parquet file or a folder of them) on ``workers`` Ray actors.
 
@@ -148,6 +151,7 @@ def verify_dataset_ray(
             task=task,
             worst=worst,
             shared=shared,
+            output_dims=output_dims,
         )
         tally = _run(ray, job, workers, progress)
     finally:
@@ -313,6 +317,7 @@ class _Worker:
                     policy=job.policy,
                     task=job.task,
                     worst=job.worst,
+                    output_dims=job.output_dims,
                 )
                 results.append(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
         out = np.empty(len(results), dtype=object)

@@ -24,7 +24,10 @@ def dry_run(
     if not isinstance(module, torch.jit.ScriptModule):
 
         def enter(mod: torch.nn.Module, inputs: Any) -> None:
-            shapes = [list(t.shape) for t in inputs if isinstance(t, torch.Tensor)]
+            # a nested tensor (nn.TransformerEncoder's fast path on padded rows) has no sizes
+            shapes = [
+                list(t.shape) for t in inputs if isinstance(t, torch.Tensor) and not t.is_nested
+            ]
             active.append((names.get(mod, "?"), mod, shapes))
 
         def leave(mod: torch.nn.Module, inputs: Any, output: Any) -> None:

@@ -358,13 +358,17 @@ CODES: dict[str, FindingCode] = {
         FindingCode(
             code="inferred-padding-mask",
             severity=_I,
-            summary="an input named like a padding mask got padding-mask data: each row ones, then zeros",
-            fix="write {mask} in its spec to say so, or a range ({1..1}) for other values",
+            summary="an input named like a padding mask got padding-mask data: each row tokens, then padding",
+            fix="write {mask} (1 marks a token) or {pad} (1 marks padding) in its spec to say so, or a range ({1..1}) for other values",
             details=(
-                "Inputs named attention_mask or *padding_mask whose spec gives no range are generated "
-                "as padding masks: each row a prefix of ones of a length drawn in [1, seq], then "
-                "zeros, never a row of only zeros. One extra case then masks a whole row "
-                "(see masked-row-mismatch)."
+                "Inputs whose spec gives no range are generated as padding masks when their name "
+                "says so: each row a prefix of tokens of a length drawn in [1, seq], then padding, "
+                "never a row of only padding. attention_mask and padding_mask (transformers: 1 "
+                "marks a token) get ones then zeros ({mask}); key_padding_mask, "
+                "src_/tgt_/memory_key_padding_mask and other *_padding_mask (PyTorch's "
+                "nn.MultiheadAttention and nn.Transformer*, fairseq: True marks padding) get "
+                "zeros then ones ({pad}). One extra case then pads a whole row (see "
+                "masked-row-mismatch)."
             ),
         ),
         FindingCode(
@@ -376,18 +380,24 @@ CODES: dict[str, FindingCode] = {
         FindingCode(
             code="masked-row-mismatch",
             severity=_W,
-            summary="outputs differ from PyTorch only on rows whose padding mask masks every position",
+            summary="outputs differ from PyTorch only where a padding mask says padding: fully masked rows or padded positions",
             fix=(
-                "nothing, if such rows never reach the model; else make the model's result for them "
-                "defined (mask with the dtype's lowest value instead of -inf, or zero the row after "
-                "the softmax)"
+                "nothing, if such rows never reach the model and nobody reads outputs at padded "
+                "positions; else make the model's result for them defined (mask with the dtype's "
+                "lowest value instead of -inf, or zero the padded positions after the softmax)"
             ),
             details=(
                 "With every position of a row masked, the attention softmax sees only -inf (or only "
                 "the lowest float) and eager PyTorch and the runtime resolve it differently (NaN, a "
                 "uniform average, zeros): neither answer means anything. onnxproof tries one such "
                 "row once, beside rows that hold tokens; a difference confined to the masked row is "
-                "this warning, not a parity failure, while a difference on any other row fails."
+                "this warning, not a parity failure, while a difference on any other row fails. "
+                "Likewise, per position: when an output's leading dims are a padding mask's "
+                "[batch, seq] and every element out of tolerance lies at a position the mask marks "
+                "as padding (a sliding window holding only padding, nn.TransformerEncoder's "
+                "nested-tensor fast path returning zeros there), the token positions alone are "
+                "judged and the excused elements are counted in this warning; a difference at any "
+                "token position fails."
             ),
         ),
         FindingCode(

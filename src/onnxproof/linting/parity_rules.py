@@ -9,6 +9,7 @@ import onnx
 
 from onnxproof.linting._base import listed, make_finding, tensor_values
 from onnxproof.linting.graph_rules import SHAPE_INPUTS, constants, walk
+from onnxproof.linting.mask_rules import padded_dataset_findings, padded_position_findings
 from onnxproof.linting.value_rules import judged_by_values, value_findings
 from onnxproof.results import DatasetReport, Finding, ParityReport
 
@@ -42,6 +43,7 @@ def parity_findings(
                 f"{parity.runtime} failed {len(errors)} case(s); first at {sizes}: {first.error}",
             )
         )
+    findings.extend(padded_position_findings(parity))
     if diagnose_baked:
         findings.extend(baked_by_parity(parity, model, baked_dims))
     return tuple(findings)
@@ -142,6 +144,7 @@ def data_findings(report: DatasetReport) -> tuple[Finding, ...]:
     ]
     for o in report.outputs:
         findings.extend(value_findings(o, f"on {report.source}", generated=False))
+    findings.extend(padded_dataset_findings(report))
     if report.failed_batches:
         findings.append(
             make_finding(

@@ -4,6 +4,7 @@ padding mask only): a difference there alone is a warning, anywhere else a faile
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 
 from onnxproof.pipeline._context import RunContext
@@ -14,20 +15,24 @@ from onnxproof.results import CaseResult
 def masked_rows_step(ctx: RunContext, sessions: Sessions) -> None:
     """Run the degenerate case on every runtime that ran the generated cases."""
     from onnxproof.linting._base import make_finding
-    from onnxproof.verification.masked_rows import masked_row_case, verify_masked_rows
+    from onnxproof.verification import masked_rows, padded_positions
 
-    case = masked_row_case(ctx.specs, ctx.verify_options.seed)
+    case = masked_rows.masked_row_case(ctx.specs, ctx.verify_options.seed)
     if case is None or not ctx.runtime_reports:
         return
     reports = list(ctx.runtime_reports)
+    judge = functools.partial(
+        masked_rows.verify_masked_rows,
+        specs=ctx.specs,
+        policy=ctx.policy,
+        output_dims=padded_positions.declared_dims(ctx.check),
+    )
     with ctx.timed("verify", "trying a fully masked row"):
         for index, candidate in enumerate(sessions.candidates):
             report = reports[index] if index < len(reports) else None
             if candidate.session is None or report is None or not report.available:
                 continue
-            outcome = verify_masked_rows(
-                sessions.reference, candidate.session, case, specs=ctx.specs, policy=ctx.policy
-            )
+            outcome = judge(sessions.reference, candidate.session, case)
             if outcome is None:
                 continue
             rows = ", ".join(str(r) for r in outcome.masked_rows)

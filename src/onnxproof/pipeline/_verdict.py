@@ -81,9 +81,17 @@ def spec_findings(specs: tuple[TensorSpec, ...]) -> tuple[Finding, ...]:
         for s in specs
         if s.is_integer and s.value_range is None and s.role is None
     ]
-    inferred = {"mask": "inferred-padding-mask", "positions": "inferred-position-ids"}
+    inferred = {
+        "mask": "inferred-padding-mask",
+        "pad": "inferred-padding-mask",
+        "positions": "inferred-position-ids",
+    }
+    polarity = {"mask": " (1 marks a token)", "pad": " (True marks padding)"}
     findings += [
-        make_finding(inferred[s.role], f"input {s.name!r} ({s}): {s.role} role from its name")
+        make_finding(
+            inferred[s.role],
+            f"input {s.name!r} ({s}): {s.role} role from its name{polarity.get(s.role, '')}",
+        )
         for s in specs
         if s.role_inferred and s.role in inferred
     ]

@@ -189,6 +189,7 @@ def parity_step(ctx: RunContext, sessions: Sessions) -> None:
     from onnxproof.linting._base import make_finding
     from onnxproof.linting.runtime_rules import precision_findings
     from onnxproof.verification import verify_parity
+    from onnxproof.verification.padded_positions import declared_dims
 
     options = ctx.verify_options
     if options.save_inputs is not None:
@@ -217,6 +218,7 @@ def parity_step(ctx: RunContext, sessions: Sessions) -> None:
                 specs=ctx.specs,
                 policy=ctx.policy,
                 runtime=candidate.name,
+                output_dims=declared_dims(ctx.check),
             )
             details = {**candidate.session.details(), **capped}
             reports.append(dataclasses.replace(report, details=details))
@@ -355,6 +357,7 @@ def data_step(ctx: RunContext, sessions: Sessions) -> None:
     """Stream the data through both sides, after the generated cases."""
     from onnxproof.linting.parity_rules import data_findings
     from onnxproof.verification.dataset import verify_dataset
+    from onnxproof.verification.padded_positions import declared_dims
 
     primary = sessions.primary
     if ctx.data_batches is None or primary.session is None:
@@ -382,6 +385,7 @@ def data_step(ctx: RunContext, sessions: Sessions) -> None:
                 runtime=primary.name,
                 task=ctx.data_options.task,
                 progress=progress,
+                output_dims=declared_dims(ctx.check),
             )
     report = dataclasses.replace(ctx.dataset.report, runtime=primary.name)
     ctx.dataset = dataclasses.replace(ctx.dataset, report=report)
@@ -396,6 +400,7 @@ def _ray_dataset(ctx: RunContext, plan: Any, runtime: str, progress: Any) -> Any
     """The data compared on Ray's workers (the shard plan made before the export), each
     rebuilding the model and opening the file."""
     from onnxproof.engines.ray import recipe_for, verify_dataset_ray
+    from onnxproof.verification.padded_positions import declared_dims
 
     options, info = ctx.data_options, ctx.check.info if ctx.check else None
     assert ctx.onnx_path is not None  # check_step ran: the data step follows it
@@ -414,6 +419,7 @@ def _ray_dataset(ctx: RunContext, plan: Any, runtime: str, progress: Any) -> Any
         workers=options.workers,
         address=options.ray_address,
         progress=progress,
+        output_dims=declared_dims(ctx.check),
     )
 
 

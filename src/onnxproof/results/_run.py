@@ -128,6 +128,19 @@ class OutputParity(_Record):
 
 
 @dataclass(frozen=True, kw_only=True)
+class PaddedMismatch(_Record):
+    """An output that differed from PyTorch only at positions a padding mask marks as padding:
+    those elements were excused (values no user reads), every token position agreed."""
+
+    output: str
+    #: The padding-mask input whose [batch, seq] the output's leading dims follow.
+    mask: str
+    #: Elements out of tolerance, all at padded positions.
+    elements: int
+    max_abs_diff: float
+
+
+@dataclass(frozen=True, kw_only=True)
 class CaseResult(_Record):
     """One set of inputs: the dynamic-dim sizes, the draw, and whether every output agreed."""
 
@@ -141,6 +154,8 @@ class CaseResult(_Record):
     skipped: bool = False
     #: Wall time of the runtime's call as onnxproof made it (a worker's round trip included).
     seconds: float | None = None
+    #: Outputs that differed only at padded positions (excused, see ``PaddedMismatch``).
+    padded_mismatches: tuple[PaddedMismatch, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -252,6 +267,8 @@ class DatasetReport(_Record):
     samples_expected: int | None = None
     #: The runtime the data ran on: the first one asked for that is installed here.
     runtime: str | None = None
+    #: Outputs that differed only at padded positions, summed over the batches (excused).
+    padded_mismatches: tuple[PaddedMismatch, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from onnxproof.data import Case
-from onnxproof.results import CaseResult, OutputParity, ParityReport
+from onnxproof.results import CaseResult, OutputParity, PaddedMismatch, ParityReport
 from onnxproof.runtimes import Session
 from onnxproof.specs import TensorSpec
 from onnxproof.verification._explain import explain_runtime_error
@@ -22,6 +22,12 @@ from onnxproof.verification.metrics import (
     rel_l2,
 )
 from onnxproof.verification.noise import reference_noise, small_outputs
+from onnxproof.verification.padded_positions import (
+    FileDims,
+    PaddingMask,
+    excuse_padded,
+    padding_masks,
+)
 from onnxproof.verification.tolerance import TolerancePolicy, small_output_diverged
 
 log = logging.getLogger(__name__)
@@ -89,13 +95,19 @@ def verify_parity(
     policy: TolerancePolicy,
     runtime: str,
     reference_name: str = "torch",
+    output_dims: dict[str, FileDims] | None = None,
 ) -> ParityReport:
-    """Run each case through both sessions; a runtime error is a failed case, never a crash."""
+    """Run each case through both sessions; a runtime error is a failed case, never a crash.
+
+    ``output_dims``, each output's dims as the file declares them, keeps the excuse for a
+    difference only at padded positions to outputs laid out as the padding masks are."""
     start = time.perf_counter()
     outputs: dict[str, _Running] = {}
     results: list[CaseResult] = []
     for case in cases:
-        results.append(_run_case(case, reference, candidate, outputs, specs, policy))
+        results.append(
+            _run_case(case, reference, candidate, outputs, specs, policy, output_dims or {})
+        )
     output_records = tuple(_record(name, r) for name, r in outputs.items())
     atol, rtol = policy.headline()
     ran = [r for r in results if not r.skipped]
@@ -154,8 +166,10 @@ def _run_case(
     outputs: dict[str, _Running],
     specs: tuple[TensorSpec, ...],
     policy: TolerancePolicy,
+    output_dims: dict[str, FileDims],
 ) -> CaseResult:
     seconds: float | None = None
+    excused: list[PaddedMismatch] = []
 
     def result(
         passed: bool, error: str | None = None, failed: tuple[str, ...] = (), skipped: bool = False
@@ -169,6 +183,7 @@ def _run_case(
             failed_outputs=failed,
             skipped=skipped,
             seconds=seconds,
+            padded_mismatches=tuple(excused),
         )
 
     try:
@@ -186,6 +201,7 @@ def _run_case(
     failed: list[str] = []
     shape_errors: list[str] = []
     noise = reference_noise(reference, case.feeds, expected, small_outputs(expected, policy))
+    masks = padding_masks(case.feeds, specs)
     for name, ref in expected.items():
         got = actual.get(name)
         if got is None:
@@ -205,7 +221,7 @@ def _run_case(
         if _all_nan(ref):  # no reference to judge against in this case
             running.skip_nan_reference(np.asarray(ref).size)
             continue
-        comparison = compare(got, ref, atol=running.atol, rtol=running.rtol)
+        comparison = _judged(name, got, ref, running, (masks, output_dims.get(name)), excused)
         running.add(comparison)
         if name in noise:
             running.noise_sq += noise[name][0]
@@ -223,3 +239,25 @@ def _all_nan(reference: np.ndarray) -> bool:
     if ref.dtype.kind in "biu" or ref.size == 0:
         return False
     return bool(np.isnan(ref.astype(np.float64)).all())
+
+
+def _judged(
+    name: str,
+    got: np.ndarray,
+    ref: np.ndarray,
+    running: _Running,
+    layout: tuple[list[PaddingMask], FileDims | None],
+    excused: list[PaddedMismatch],
+) -> Comparison:
+    """One output compared; one that differs only at padded positions is judged on the token
+    positions alone, its excuse added to ``excused``. ``layout``: the case's padding masks and
+    the output's dims as the file declares them."""
+    comparison = compare(got, ref, atol=running.atol, rtol=running.rtol)
+    masks, dims = layout
+    if comparison.passed or comparison.shape_error or not masks:
+        return comparison
+    excuse = excuse_padded(name, got, ref, masks, atol=running.atol, rtol=running.rtol, dims=dims)
+    if excuse is None:
+        return comparison
+    excused.append(excuse.mismatch)
+    return compare(excuse.actual, ref, atol=running.atol, rtol=running.rtol)

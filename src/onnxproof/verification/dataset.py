@@ -19,11 +19,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from onnxproof.results import DatasetReport
+from onnxproof.results import DatasetReport, PaddedMismatch
 from onnxproof.runtimes import Session
 from onnxproof.specs import TensorSpec
 from onnxproof.verification._explain import explain_runtime_error
 from onnxproof.verification.noise import reference_noise, small_outputs
+from onnxproof.verification.padded_positions import FileDims, excuse_padded, padding_masks
 from onnxproof.verification.stats import OutputStats
 from onnxproof.verification.tolerance import TolerancePolicy
 
@@ -47,6 +48,8 @@ class BatchResult:
     samples: int
     stats: dict[str, OutputStats] = field(default_factory=dict)
     error: str | None = None
+    #: Outputs that differed only at padded positions: excused, the figures judge the tokens.
+    padded_mismatches: tuple[PaddedMismatch, ...] = ()
 
     @property
     def disagrees(self) -> bool:
@@ -64,8 +67,12 @@ def compare_batch(
     policy: TolerancePolicy,
     task: str | None = None,
     worst: int = 5,
+    output_dims: dict[str, FileDims] | None = None,
 ) -> BatchResult:
-    """Run one batch through both sides; a runtime error fails this batch, not the tool."""
+    """Run one batch through both sides; a runtime error fails this batch, not the tool.
+
+    An output that differs only where a padding mask says padding is judged on the token
+    positions (see ``padded_positions``; ``output_dims`` as the file declares them)."""
     size = len(next(iter(batch.values())))
     try:
         expected = reference.infer(batch)
@@ -80,16 +87,35 @@ def compare_batch(
     topk = TASK_TOPK.get(task or "", ())
     noise = reference_noise(reference, batch, expected, small_outputs(expected, policy))
     stats = {}
+    masks = padding_masks(batch, specs)
+    excused = []
     for name, ref in expected.items():
         atol, rtol = policy.for_output(name, str(ref.dtype))
         judges_scale = policy.judges_scale(name, str(ref.dtype))
         stats[name] = OutputStats(
             name, atol=atol, rtol=rtol, worst=worst, topk=topk, judges_scale=judges_scale
         )
-        stats[name].update(actual[name], ref, first_index=first_index)
+        got = actual[name]
+        excuse = (
+            excuse_padded(
+                name, got, ref, masks, atol=atol, rtol=rtol, dims=(output_dims or {}).get(name)
+            )
+            if masks
+            else None
+        )
+        if excuse is not None:
+            got = excuse.actual
+            excused.append(excuse.mismatch)
+        stats[name].update(got, ref, first_index=first_index)
         if name in noise:
             stats[name].add_noise(*noise[name])
-    return BatchResult(batch_id=batch_id, first_index=first_index, samples=size, stats=stats)
+    return BatchResult(
+        batch_id=batch_id,
+        first_index=first_index,
+        samples=size,
+        stats=stats,
+        padded_mismatches=tuple(excused),
+    )
 
 
 class DatasetTally:
@@ -104,6 +130,8 @@ class DatasetTally:
         self._next = 0
         self._waiting: dict[int, BatchResult] = {}
         self._seen: set[int] = set()
+        #: Excused differences at padded positions, merged per (output, mask).
+        self.padded: dict[tuple[str, str], PaddedMismatch] = {}
 
     def add(self, result: BatchResult) -> None:
         if result.batch_id in self._seen:  # a retried batch: the same inputs, the same figures
@@ -127,6 +155,16 @@ class DatasetTally:
                 self.stats[name] = stats
         if self.first_failing is None and result.disagrees:
             self.first_failing = result.batch_id
+        for m in result.padded_mismatches:
+            seen = self.padded.get((m.output, m.mask))
+            if seen is not None:
+                m = PaddedMismatch(
+                    output=m.output,
+                    mask=m.mask,
+                    elements=seen.elements + m.elements,
+                    max_abs_diff=max(seen.max_abs_diff, m.max_abs_diff),
+                )
+            self.padded[(m.output, m.mask)] = m
 
     def report(
         self,
@@ -167,6 +205,7 @@ class DatasetTally:
             engine=engine,
             workers=workers,
             samples_expected=samples_expected,
+            padded_mismatches=tuple(self.padded.values()),
         )
 
 
@@ -182,6 +221,7 @@ def verify_dataset(
     task: str | None = None,
     worst: int = 5,
     progress: Callable[[int], None] | None = None,
+    output_dims: dict[str, FileDims] | None = None,
 ) -> DatasetOutcome:
     """The local engine: stream every batch through both sessions in this process."""
     start = time.perf_counter()
@@ -199,6 +239,7 @@ def verify_dataset(
             policy=policy,
             task=task,
             worst=worst,
+            output_dims=output_dims,
         )
         tally.add(result)
         if failing is None and result.disagrees:
