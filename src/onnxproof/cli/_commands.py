@@ -14,6 +14,7 @@ from onnxproof.cli._common import (
     handle_errors,
     write_json,
 )
+from onnxproof.cli._group import OnnxproofGroup
 from onnxproof.cli._optimize import optimize as optimize_command
 from onnxproof.cli._options import (
     bench_options,
@@ -34,7 +35,7 @@ from onnxproof.cli._running import (
 from onnxproof.cli._sweep import sweep as sweep_command
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=OnnxproofGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(onnxproof.__version__, prog_name="onnxproof")
 def app() -> None:
     """Export a PyTorch model to ONNX and prove the file computes what the model computes.
