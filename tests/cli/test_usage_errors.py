@@ -38,3 +38,58 @@ def test_click_usage_errors_are_one_line_with_exit_2() -> None:
 def test_help_and_no_arguments_still_show_the_help() -> None:
     assert "--batch-size" in _invoke("run", "--help").stdout
     assert "Commands:" in _invoke().output
+
+
+def test_unknown_runtime_is_refused_before_the_model_loads(tmp_path: Path) -> None:
+    for command in (
+        ["run", ref("SimpleNet"), "-o", str(tmp_path / "m.onnx")],
+        ["bench", ref("SimpleNet")],
+    ):
+        result = _invoke(*command, "--runtime", "nosuch")
+        assert result.exit_code == 2, result.output
+        line = _one_error(result.stderr)
+        assert (
+            "'nosuch'" in line and "ort-cpu" in result.stderr and "onnx-reference" in result.stderr
+        )
+        assert not (tmp_path / "m.onnx").exists()
+
+
+def test_opset_out_of_range_is_refused_before_the_export(tmp_path: Path) -> None:
+    import onnx.defs
+
+    highest = onnx.defs.onnx_opset_version()
+    for command in ("run", "export"):
+        for opset in (highest + 1, 1_000_000_000_000):
+            out = tmp_path / "m.onnx"
+            result = _invoke(command, ref("SimpleNet"), "-o", str(out), "--opset", str(opset))
+            assert result.exit_code == 2, (command, opset, result.output)
+            assert f"--opset {opset}" in _one_error(result.stderr) and str(highest) in result.stderr
+            assert not out.exists()
+    low = _invoke("run", ref("SimpleNet"), "--opset", "6")
+    assert low.exit_code == 2 and "7" in _one_error(low.stderr)
+
+
+def test_options_that_do_not_apply_are_refused(tmp_path: Path) -> None:
+    import numpy as np
+
+    data = tmp_path / "d.npz"
+    np.savez(data, input=np.zeros((2, 10), np.float32))
+    onnx_file = tmp_path / "given.onnx"
+    onnx_file.write_bytes(b"not read: the options are refused first")
+    out = tmp_path / "m.onnx"
+    for extra, expected in [
+        (("--steps", "3"), "--steps needs --task text-generation-with-past"),
+        (("--workers", "2"), "--workers needs --engine ray"),
+        (("--ray-address", "auto"), "--ray-address needs --engine ray"),
+        (("--task", "classification"), "--task classification needs --data"),
+        (("--image-spec", "size=2x2"), "--image-spec needs --data"),
+        (("--data", str(data), "--image-spec", "size=2x2"), "--image-spec applies to a folder"),
+    ]:
+        for command in (
+            ["run", ref("SimpleNet"), "-o", str(out)],
+            ["verify", ref("SimpleNet"), str(onnx_file)],
+        ):
+            result = _invoke(*command, *extra)
+            assert result.exit_code == 2, (command, extra, result.output)
+            assert expected in _one_error(result.stderr), result.stderr
+            assert not out.exists()

@@ -7,6 +7,7 @@ import sys
 import click
 
 import onnxproof
+from onnxproof.cli._applicable import check_applicable
 from onnxproof.cli._common import (
     EXIT_CODES,
     Sink,
@@ -59,6 +60,7 @@ def run(model, inputs, weights, json_path, quiet, timeout, **options):  # type: 
     MODEL is path/to/file.py:Name, package.module:Name, a .pt2 program or a TorchScript archive;
     without it, the built-in example (the tutorial's SimpleNet) runs.
     """
+    check_applicable(options, command="run")
     check_paths_of(model, {**options, "weights": weights, "json_path": json_path})
     sink = Sink(quiet=quiet or json_path == "-")
     progress = DataProgress(enabled=bool(options["data"]) and not quiet)
@@ -80,6 +82,7 @@ def run(model, inputs, weights, json_path, quiet, timeout, **options):  # type: 
 @handle_errors
 def verify(model, onnx_file, inputs, weights, json_path, quiet, timeout, **options):  # type: ignore[no-untyped-def]
     """Verify ONNX_FILE against MODEL in PyTorch on seeded inputs at several sizes."""
+    check_applicable(options, command="verify")
     paths = {**options, "weights": weights, "json_path": json_path}
     check_paths_of(model, paths, reads=(onnx_file,))
     sink = Sink(quiet=quiet or json_path == "-")

@@ -396,3 +396,16 @@ def _open_dir(
 
     desc = f"{path.name}/ ({len(arrays)} array files, {len(specs)} input(s))"
     return DataSource(description=desc, samples=None), chunks()
+
+
+def check_image_spec_applies(data: Any) -> None:
+    """An image spec is for a folder of images; with arrays it would be silently skipped (they
+    are fed as they are), so it is refused before any work."""
+    if isinstance(data, str | Path) and Path(data).is_dir():
+        if any(p.suffix.lower() in IMAGE_SUFFIXES for p in folder_files(Path(data))):
+            return
+    where = repr(str(data)) if isinstance(data, str | Path) else f"a {type(data).__name__}"
+    raise DataError(
+        f"--image-spec applies to a folder of images, and the data is {where}, not one",
+        hint="drop --image-spec (arrays are fed as they are), or point --data at the images",
+    )

@@ -97,7 +97,9 @@ def export(
         output_path,
         with_findings,
     )
+    from onnxproof.pipeline._preflight import check_opset
 
+    check_opset(opset)  # before the model loads
     loaded, specs = prepare(model, example_inputs, inputs, weights)
     chosen, _ = choose_opset(opset, ())
     with eval_mode_kept(loaded.module) as training:
@@ -140,11 +142,13 @@ def run(
     from onnxproof.pipeline._context import RunContext, prepare
     from onnxproof.pipeline._export import eval_mode_kept, export_step
     from onnxproof.pipeline._generation import generation_step
+    from onnxproof.pipeline._preflight import check_opset
     from onnxproof.pipeline._verdict import finish
     from onnxproof.pipeline._verify import open_data_step
 
     export_options, verify_options, data_options = split_keywords(keywords)
     _check_cheap(verify_options, data_options)  # before the model loads
+    check_opset(export_options.opset)
     loaded, specs = prepare(model, example_inputs, inputs, weights)
     ctx = RunContext(loaded, specs, export_options, verify_options, data_options)
     open_data_step(ctx)  # bad data fails before the expensive export
@@ -204,9 +208,11 @@ def _check_cheap(options: VerifyOptions, data: DataOptions | None = None) -> Non
     """What can be refused before any work: the seed, a repro folder that is not ours, a
     number of generation steps that would compare nothing."""
     from onnxproof.data.synthetic import check_seed
+    from onnxproof.pipeline._preflight import check_runtime_names
     from onnxproof.report.repro import check_repro_target
 
     check_seed(options.seed)
+    check_runtime_names(options.runtimes)
     if isinstance(options.repro, str | Path):
         check_repro_target(options.repro)
     steps = data.generation_steps if data is not None else 1
