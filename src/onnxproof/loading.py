@@ -101,11 +101,13 @@ def _load_attribute(reference: str, shown: str) -> LoadedModel:
     target = getattr(module, name)
     instance = _instantiate(target, shown)
     declared = getattr(instance, SPEC_ATTRIBUTE, None) or getattr(target, SPEC_ATTRIBUTE, None)
+    # A string is iterable (one spec per character), a number is not: both are refused here.
     if declared is not None and (
-        isinstance(declared, str) or not all(isinstance(s, str) for s in declared)
+        not isinstance(declared, list | tuple) or not all(isinstance(s, str) for s in declared)
     ):
         raise ModelLoadError(
-            f"{shown}: {SPEC_ATTRIBUTE} must be a list of input spec strings, got {declared!r}"
+            f"{shown}: {SPEC_ATTRIBUTE} must be a list of input spec strings, got {declared!r}",
+            hint=f"for example {SPEC_ATTRIBUTE} = ['x:float32[batch,3]']",
         )
     return LoadedModel(
         module=instance,

@@ -93,3 +93,23 @@ def test_options_that_do_not_apply_are_refused(tmp_path: Path) -> None:
             assert result.exit_code == 2, (command, extra, result.output)
             assert expected in _one_error(result.stderr), result.stderr
             assert not out.exists()
+
+
+def _model_file(tmp_path: Path, body: str, name: str = "net") -> Path:
+    # One file name per model: a file is imported once per process.
+    path = tmp_path / f"{name}.py"
+    path.write_text("import torch\nfrom torch import nn\n\n" + body)
+    return path
+
+
+def test_onnxproof_inputs_that_is_not_a_list_is_a_usage_error(tmp_path: Path) -> None:
+    for index, value in enumerate(("42", "None.__class__", "{'x': 1}")):
+        path = _model_file(
+            tmp_path,
+            f"class Net(nn.Module):\n    onnxproof_inputs = {value}\n\n"
+            "    def forward(self, x):\n        return x * 2\n",
+            name=f"net{index}",
+        )
+        result = _invoke("run", f"{path}:Net", "-o", str(tmp_path / "m.onnx"))
+        assert result.exit_code == 2, (value, result.output)
+        assert "onnxproof_inputs must be a list of input spec strings" in _one_error(result.stderr)
