@@ -17,6 +17,7 @@ from typing import Any
 
 from onnxproof._paths import file_problem
 from onnxproof._pt2_audit import audit_pt2
+from onnxproof._warnings import warnings_logged
 from onnxproof.errors import ModelLoadError
 
 TORCH_INSTALL = "pip install -c constraints.txt torch==2.13.0"
@@ -298,7 +299,8 @@ def load_weights(module: torch.nn.Module, path: Path) -> None:
 
             state = load_file(str(path))
         else:
-            state = torch.load(str(path), map_location="cpu", weights_only=True)
+            with warnings_logged(log):
+                state = torch.load(str(path), map_location="cpu", weights_only=True)
     except ImportError as exc:
         raise ModelLoadError(
             "reading .safetensors needs the safetensors package",

@@ -113,3 +113,43 @@ def test_onnxproof_inputs_that_is_not_a_list_is_a_usage_error(tmp_path: Path) ->
         result = _invoke("run", f"{path}:Net", "-o", str(tmp_path / "m.onnx"))
         assert result.exit_code == 2, (value, result.output)
         assert "onnxproof_inputs must be a list of input spec strings" in _one_error(result.stderr)
+
+
+class _Refused:
+    """Pickled by reference to a global that ``torch.load(weights_only=True)`` refuses."""
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (print, ("never printed",))
+
+
+def test_an_unloadable_pt_file_shows_the_one_line_error_alone(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    import torch
+
+    # Protocol 4 makes torch warn (with a line of its own code) before it refuses the file.
+    evil = tmp_path / "evil.pt"
+    torch.save({"input": _Refused()}, evil, pickle_protocol=4)
+    for option in ("--weights", "--data"):
+        proc = subprocess.run(
+            [sys.executable, "-m", "onnxproof", "run", ref("SimpleNet"), option, str(evil)],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            timeout=120,
+        )
+        assert proc.returncode == 2, proc.stderr
+        assert "weights_only" in _one_error(proc.stderr)
+        assert "never printed" not in proc.stdout
+
+
+def test_sparse_tensors_in_pt_data_are_a_data_error(tmp_path: Path) -> None:
+    import torch
+
+    data = tmp_path / "sparse.pt"
+    torch.save({"input": torch.eye(3, 10).to_sparse()}, data)
+    result = _invoke("run", ref("SimpleNet"), "--data", str(data), "-o", str(tmp_path / "m.onnx"))
+    assert result.exit_code == 2, result.output
+    line = _one_error(result.stderr)
+    assert "sparse tensors are not supported" in line and "dense" in result.stderr
