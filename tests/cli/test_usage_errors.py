@@ -153,3 +153,24 @@ def test_sparse_tensors_in_pt_data_are_a_data_error(tmp_path: Path) -> None:
     assert result.exit_code == 2, result.output
     line = _one_error(result.stderr)
     assert "sparse tensors are not supported" in line and "dense" in result.stderr
+
+
+def test_an_output_in_a_folder_where_no_file_can_be_created_is_refused_first(
+    tmp_path: Path,
+) -> None:
+    import pytest
+
+    if not Path("/proc/self").is_dir():
+        pytest.skip("needs /proc, where os.access says yes (as root) but nothing can be created")
+    out = tmp_path / "m.onnx"
+    for command, expected in [
+        (["run", ref("SimpleNet"), "-o", "/proc/m.onnx"], "-o /proc/m.onnx"),
+        (["export", ref("SimpleNet"), "-o", "/proc/sub/m.onnx"], "-o /proc/sub/m.onnx"),
+        (["run", ref("SimpleNet"), "-o", str(out), "--json", "/proc/r.json"], "--json"),
+        (["bench", ref("SimpleNet"), "--json", "/proc/r.json"], "--json"),
+    ]:
+        result = _invoke(*command)
+        assert result.exit_code == 2, (command, result.output)
+        line = _one_error(result.stderr)
+        assert expected in line and "cannot write in /proc" in line
+        assert not out.exists()

@@ -208,6 +208,7 @@ def bench(target, onnx_file, inputs, weights, json_path, quiet, verbose, debug, 
 
     sink = Sink(quiet=quiet or json_path == "-")
     model, path = (None, target) if target.endswith(".onnx") else (target, onnx_file)
+    check_paths_of(model, {"weights": weights, "json_path": json_path}, reads=(path,))
     settings = BenchOptions(
         runtimes=tuple(options["runtimes"]) or ("ort-cpu",),
         batches=options["batches"],
