@@ -174,3 +174,29 @@ def test_an_output_in_a_folder_where_no_file_can_be_created_is_refused_first(
         line = _one_error(result.stderr)
         assert expected in line and "cannot write in /proc" in line
         assert not out.exists()
+
+
+def test_running_out_of_memory_is_could_not_judge_not_a_bug(tmp_path: Path) -> None:
+    import resource
+    import subprocess
+    import sys
+
+    path = _model_file(
+        tmp_path, "class Net(nn.Module):\n    def forward(self, x):\n        return x * 2\n"
+    )
+
+    def limited() -> None:  # 4 GB of address space: enough for torch, not for the inputs
+        resource.setrlimit(resource.RLIMIT_AS, (4_000_000_000, 4_000_000_000))
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "onnxproof", "run", f"{path}:Net", "-i", "x:float32[b,200000000]"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+        preexec_fn=limited,
+    )
+    assert proc.returncode == 3, proc.stderr
+    line = _one_error(proc.stderr)
+    assert "ran out of memory while" in line and "bug" not in proc.stderr
+    assert "--batch-size" in proc.stderr
