@@ -200,3 +200,57 @@ def test_running_out_of_memory_is_could_not_judge_not_a_bug(tmp_path: Path) -> N
     line = _one_error(proc.stderr)
     assert "ran out of memory while" in line and "bug" not in proc.stderr
     assert "--batch-size" in proc.stderr
+
+
+def _onnx_file(path: Path, outputs: int) -> Path:
+    """x: float32[batch, 3] → ``outputs`` outputs, each x * 2."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    nodes = [helper.make_node("Add", ["x", "x"], [f"y{i}"]) for i in range(outputs)]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 3])],
+        [
+            helper.make_tensor_value_info(f"y{i}", TensorProto.FLOAT, ["batch", 3])
+            for i in range(outputs)
+        ],
+    )
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)]), str(path))
+    return path
+
+
+_TWO = (
+    "class Two(nn.Module):\n    def forward(self, x):\n        return x * 2, x * 2\n\n"
+    "class One(nn.Module):\n    def forward(self, x):\n        return x * 2\n"
+)
+
+
+def test_verify_refuses_a_spec_that_contradicts_the_file(tmp_path: Path) -> None:
+    model = f"{_model_file(tmp_path, _TWO, name='fits')}:One"
+    path = _onnx_file(tmp_path / "one.onnx", 1)
+    ok = _invoke("verify", model, str(path), "-i", "x:float32[batch,3]")
+    assert ok.exit_code == 0, ok.output
+    for spec, says in [
+        ("x:float64[batch,3]", "dtype float64"),
+        ("x:float32[batch,5]", "dim 1 = 5"),
+        ("x:float32[batch,3,1]", "rank 3"),
+    ]:
+        result = _invoke("verify", model, str(path), "-i", spec)
+        assert result.exit_code == 2, (spec, result.output)
+        line = _one_error(result.stderr)
+        assert f"input 'x': the spec {spec} says {says}" in line
+        assert "declares x:float32[batch,3]" in line
+
+
+def test_verify_refuses_a_file_with_another_number_of_outputs(tmp_path: Path) -> None:
+    model = _model_file(tmp_path, _TWO, name="counts")
+    for name, outputs, returns in [("Two", 1, 2), ("Two", 3, 2), ("One", 2, 1)]:
+        path = _onnx_file(tmp_path / f"{name}{outputs}.onnx", outputs)
+        result = _invoke("verify", f"{model}:{name}", str(path), "-i", "x:float32[batch,3]")
+        assert result.exit_code == 2, (name, outputs, result.output)
+        line = _one_error(result.stderr)
+        assert f"has {outputs} output(s)" in line and f"returns {returns} tensor(s)" in line
+    good = _onnx_file(tmp_path / "good.onnx", 2)
+    assert _invoke("verify", f"{model}:Two", str(good), "-i", "x:float32[batch,3]").exit_code == 0

@@ -225,6 +225,7 @@ def _check_cheap(options: VerifyOptions, data: DataOptions | None = None) -> Non
 
 def verify_file(ctx: RunContext, path: str) -> None:
     """Check the file, then parity, determinism, data and localization on one pair of sessions."""
+    from onnxproof.pipeline._fits import check_inputs_fit, check_outputs_fit
     from onnxproof.pipeline._masked import masked_rows_step
     from onnxproof.pipeline._repro import repro_step
     from onnxproof.pipeline._verify import (
@@ -237,7 +238,12 @@ def verify_file(ctx: RunContext, path: str) -> None:
     )
 
     check_step(ctx, path)
+    given = ctx.export is None  # verify: a file made elsewhere, which may not fit the model
+    if given and ctx.check is not None and ctx.check.info is not None:
+        check_inputs_fit(ctx.specs, ctx.check.info.inputs, path)
     with opened(ctx, path) as sessions:
+        if given:
+            check_outputs_fit(ctx, sessions, path)
         parity_step(ctx, sessions)
         masked_rows_step(ctx, sessions)
         determinism_step(ctx, sessions)
