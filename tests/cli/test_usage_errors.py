@@ -83,6 +83,9 @@ def test_options_that_do_not_apply_are_refused(tmp_path: Path) -> None:
         (("--ray-address", "auto"), "--ray-address needs --engine ray"),
         (("--task", "classification"), "--task classification needs --data"),
         (("--image-spec", "size=2x2"), "--image-spec needs --data"),
+        (("--batch-size", "4"), "--batch-size needs --data"),
+        (("--max-samples", "4"), "--max-samples needs --data"),
+        (("--engine", "ray"), "--engine needs --data"),
         (("--data", str(data), "--image-spec", "size=2x2"), "--image-spec applies to a folder"),
     ]:
         for command in (

@@ -23,6 +23,15 @@ _NEEDS: tuple[tuple[str, str, str, Any], ...] = (
 )
 
 
+#: Options that only shape how --data is read or compared (run and verify; optimize reads them
+#: for its calibration data too).
+_DATA_ONLY = (
+    ("batch_size", "--batch-size"),
+    ("max_samples", "--max-samples"),
+    ("engine", "--engine"),
+)
+
+
 def _given(name: str) -> bool:
     """True when the user set the option (command line or environment), not its default."""
     ctx = click.get_current_context(silent=True)
@@ -51,6 +60,13 @@ def check_applicable(options: dict[str, Any], *, command: str) -> None:
             raise UsageError(
                 f"{flag} needs {needs}", hint=f"add {needs.split(' (')[0]} or drop {flag}"
             )
+    if command != "optimize" and not options.get("data"):
+        for name, flag in _DATA_ONLY:
+            if _given(name):
+                raise UsageError(
+                    f"{flag} needs --data: without it the generated cases are compared",
+                    hint=f"add --data PATH or drop {flag}",
+                )
     if (
         options.get("task") == "classification"
         and not options.get("data")

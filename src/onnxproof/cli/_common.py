@@ -99,8 +99,8 @@ def handle_errors(func: F) -> F:
 
 
 MEMORY_HINT = (
-    "use smaller sizes: a smaller --batch-size, smaller dims in --input, or --max-samples; "
-    "or run where more memory is free"
+    "use smaller inputs (the dims in --input; with --data, a smaller --batch-size or "
+    "--max-samples), or run where more memory is free"
 )
 
 
