@@ -21,8 +21,16 @@ class OneLineUsageError(click.UsageError):
         Sink.error(self.format_message(), f"see '{path} --help'")
 
 
+#: click >= 8.2 shows the help for a group called without arguments by raising this usage error.
+_HELP_ERRORS: tuple[type[click.UsageError], ...] = tuple(
+    getattr(click.exceptions, name)
+    for name in ("NoArgsIsHelpError",)
+    if hasattr(click.exceptions, name)
+)
+
+
 def _one_line(exc: click.UsageError) -> click.UsageError:
-    if isinstance(exc, OneLineUsageError | click.exceptions.NoArgsIsHelpError):
+    if isinstance(exc, (OneLineUsageError, *_HELP_ERRORS)):
         return exc  # the help text asked for by giving no arguments stays the help text
     return OneLineUsageError(exc.format_message(), exc.ctx)
 
