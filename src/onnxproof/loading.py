@@ -17,6 +17,7 @@ from typing import Any
 
 from onnxproof._paths import file_problem
 from onnxproof._pt2_audit import audit_pt2
+from onnxproof._warnings import warnings_logged
 from onnxproof.errors import ModelLoadError
 
 TORCH_INSTALL = "pip install -c constraints.txt torch==2.13.0"
@@ -101,11 +102,13 @@ def _load_attribute(reference: str, shown: str) -> LoadedModel:
     target = getattr(module, name)
     instance = _instantiate(target, shown)
     declared = getattr(instance, SPEC_ATTRIBUTE, None) or getattr(target, SPEC_ATTRIBUTE, None)
+    # A string is iterable (one spec per character), a number is not: both are refused here.
     if declared is not None and (
-        isinstance(declared, str) or not all(isinstance(s, str) for s in declared)
+        not isinstance(declared, list | tuple) or not all(isinstance(s, str) for s in declared)
     ):
         raise ModelLoadError(
-            f"{shown}: {SPEC_ATTRIBUTE} must be a list of input spec strings, got {declared!r}"
+            f"{shown}: {SPEC_ATTRIBUTE} must be a list of input spec strings, got {declared!r}",
+            hint=f"for example {SPEC_ATTRIBUTE} = ['x:float32[batch,3]']",
         )
     return LoadedModel(
         module=instance,
@@ -296,7 +299,8 @@ def load_weights(module: torch.nn.Module, path: Path) -> None:
 
             state = load_file(str(path))
         else:
-            state = torch.load(str(path), map_location="cpu", weights_only=True)
+            with warnings_logged(log):
+                state = torch.load(str(path), map_location="cpu", weights_only=True)
     except ImportError as exc:
         raise ModelLoadError(
             "reading .safetensors needs the safetensors package",

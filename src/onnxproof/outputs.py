@@ -233,6 +233,27 @@ def _check_writable(label: str, path: Path) -> None:
             f"{label} {path}: cannot write in {folder} (permission denied)",
             hint="choose a folder you can write to",
         )
+    problem = _create_problem(folder)
+    if problem is not None:
+        raise UsageError(
+            f"{label} {path}: cannot write in {folder} ({problem})",
+            hint="choose a folder you can write to",
+        )
+
+
+def _create_problem(folder: Path) -> str | None:
+    """Why no file can be created in ``folder``, found by creating (and removing) one; None when
+    one can. ``os.access`` answers yes for root in /proc or on a read-only file system."""
+    import tempfile
+
+    try:
+        handle, name = tempfile.mkstemp(dir=folder, prefix=".onnxproof-probe-")
+    except OSError as exc:
+        return exc.strerror or type(exc).__name__
+    os.close(handle)
+    with contextlib.suppress(OSError):
+        os.unlink(name)
+    return None
 
 
 def _same_file(a: Path, b: Path) -> bool:

@@ -7,6 +7,7 @@ import sys
 import click
 
 import onnxproof
+from onnxproof.cli._applicable import check_applicable
 from onnxproof.cli._common import (
     EXIT_CODES,
     Sink,
@@ -14,6 +15,7 @@ from onnxproof.cli._common import (
     handle_errors,
     write_json,
 )
+from onnxproof.cli._group import OnnxproofGroup
 from onnxproof.cli._optimize import optimize as optimize_command
 from onnxproof.cli._options import (
     bench_options,
@@ -34,7 +36,7 @@ from onnxproof.cli._running import (
 from onnxproof.cli._sweep import sweep as sweep_command
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=OnnxproofGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(onnxproof.__version__, prog_name="onnxproof")
 def app() -> None:
     """Export a PyTorch model to ONNX and prove the file computes what the model computes.
@@ -58,6 +60,7 @@ def run(model, inputs, weights, json_path, quiet, timeout, **options):  # type: 
     MODEL is path/to/file.py:Name, package.module:Name, a .pt2 program or a TorchScript archive;
     without it, the built-in example (the tutorial's SimpleNet) runs.
     """
+    check_applicable(options, command="run")
     check_paths_of(model, {**options, "weights": weights, "json_path": json_path})
     sink = Sink(quiet=quiet or json_path == "-")
     progress = DataProgress(enabled=bool(options["data"]) and not quiet)
@@ -79,6 +82,7 @@ def run(model, inputs, weights, json_path, quiet, timeout, **options):  # type: 
 @handle_errors
 def verify(model, onnx_file, inputs, weights, json_path, quiet, timeout, **options):  # type: ignore[no-untyped-def]
     """Verify ONNX_FILE against MODEL in PyTorch on seeded inputs at several sizes."""
+    check_applicable(options, command="verify")
     paths = {**options, "weights": weights, "json_path": json_path}
     check_paths_of(model, paths, reads=(onnx_file,))
     sink = Sink(quiet=quiet or json_path == "-")
@@ -213,6 +217,7 @@ def bench(target, onnx_file, inputs, weights, json_path, quiet, verbose, debug, 
 
     sink = Sink(quiet=quiet or json_path == "-")
     model, path = (None, target) if target.endswith(".onnx") else (target, onnx_file)
+    check_paths_of(model, {"weights": weights, "json_path": json_path}, reads=(path,))
     settings = BenchOptions(
         runtimes=tuple(options["runtimes"]) or ("ort-cpu",),
         batches=options["batches"],

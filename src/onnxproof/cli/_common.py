@@ -90,6 +90,9 @@ def handle_errors(func: F) -> F:
         except Exception as exc:
             if debug:
                 raise
+            if out_of_memory(exc):
+                Sink.error(f"ran out of memory while {activity()}", MEMORY_HINT)
+                sys.exit(3)  # could not judge: the machine, not the model or onnxproof
             first = str(exc).splitlines()[0] if str(exc) else ""
             Sink.error(
                 f"internal error: {type(exc).__name__}: {first}",
@@ -98,6 +101,19 @@ def handle_errors(func: F) -> F:
             sys.exit(3)
 
     return wrapper  # type: ignore[return-value]
+
+
+MEMORY_HINT = (
+    "use smaller inputs (the dims in --input; with --data, a smaller --batch-size or "
+    "--max-samples), or run where more memory is free"
+)
+
+
+def out_of_memory(exc: BaseException) -> bool:
+    """Python's MemoryError (NumPy's included), or torch's allocator failing (a RuntimeError)."""
+    if isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError":
+        return True
+    return isinstance(exc, RuntimeError) and "can't allocate memory" in str(exc)
 
 
 def common_options(func: F) -> F:

@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from onnxproof.cli._applicable import check_applicable
 from onnxproof.cli._common import Sink, common_options, handle_errors, write_json
 from onnxproof.cli._options import data_options, model_options
 from onnxproof.cli._running import check_paths_of, guarded
@@ -98,6 +99,7 @@ def optimize(target, onnx_file, inputs, weights, json_path, quiet, verbose, debu
             f"{target} is not an .onnx file and no ONNX_FILE was given",
             hint="onnxproof optimize [MODEL] model.onnx",
         )
+    check_applicable(options, command="optimize")
     model, path = (None, target) if onnx_file is None else (target, onnx_file)
     output_dir = options["output_dir"] or str(Path(path).with_suffix("")) + ".optimized"
     check_paths_of(

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from onnxproof._paths import file_problem
+from onnxproof._warnings import warnings_logged
 from onnxproof.data._batching import batch_rows, batch_segments, no_samples
 from onnxproof.data._npz import check_sample_size, first_line, npz_chunks, npz_plan
 from onnxproof.data._validate import Chunk, check_names, check_shape, model_text
@@ -184,6 +185,13 @@ def _as_array(value: Any, where: str) -> np.ndarray:
         return value
     if hasattr(value, "detach") and hasattr(value, "numpy"):
         tensor = value.detach().cpu()
+        layout = str(getattr(tensor, "layout", "torch.strided"))
+        if layout != "torch.strided":
+            raise DataError(
+                f"{where}: a tensor with layout {layout.removeprefix('torch.')}: sparse tensors "
+                "are not supported",
+                hint="save dense arrays (tensor.to_dense())",
+            )
         if str(tensor.dtype) == "torch.bfloat16":  # NumPy has no bfloat16; ml_dtypes does
             import ml_dtypes
 
@@ -322,16 +330,17 @@ def _open_pt(path: Path, specs: tuple[TensorSpec, ...]) -> tuple[int | None, Ite
             hint="pip install -c constraints.txt torch==2.13.0, or save the data as .npz",
         ) from exc
 
-    try:  # mmap keeps tensors on disk; the legacy (non-zip) format cannot be mapped
-        obj = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-    except Exception:
-        try:
-            obj = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as exc:
-            raise DataError(
-                f"{path} could not be read by torch.load(weights_only=True): {first_line(exc)}",
-                hint="save only tensors, dicts and lists (torch.save({'x': tensor}, path))",
-            ) from exc
+    with warnings_logged(log):
+        try:  # mmap keeps tensors on disk; the legacy (non-zip) format cannot be mapped
+            obj = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        except Exception:
+            try:
+                obj = torch.load(path, map_location="cpu", weights_only=True)
+            except Exception as exc:
+                raise DataError(
+                    f"{path} could not be read by torch.load(weights_only=True): {first_line(exc)}",
+                    hint="save only tensors, dicts and lists (torch.save({'x': tensor}, path))",
+                ) from exc
     where = str(path)
     if isinstance(obj, Mapping):
         check_names(obj, specs, where)
@@ -396,3 +405,16 @@ def _open_dir(
 
     desc = f"{path.name}/ ({len(arrays)} array files, {len(specs)} input(s))"
     return DataSource(description=desc, samples=None), chunks()
+
+
+def check_image_spec_applies(data: Any) -> None:
+    """An image spec is for a folder of images; with arrays it would be silently skipped (they
+    are fed as they are), so it is refused before any work."""
+    if isinstance(data, str | Path) and Path(data).is_dir():
+        if any(p.suffix.lower() in IMAGE_SUFFIXES for p in folder_files(Path(data))):
+            return
+    where = repr(str(data)) if isinstance(data, str | Path) else f"a {type(data).__name__}"
+    raise DataError(
+        f"--image-spec applies to a folder of images, and the data is {where}, not one",
+        hint="drop --image-spec (arrays are fed as they are), or point --data at the images",
+    )

@@ -97,7 +97,9 @@ def export(
         output_path,
         with_findings,
     )
+    from onnxproof.pipeline._preflight import check_opset
 
+    check_opset(opset)  # before the model loads
     loaded, specs = prepare(model, example_inputs, inputs, weights)
     chosen, _ = choose_opset(opset, ())
     with eval_mode_kept(loaded.module) as training:
@@ -141,11 +143,13 @@ def run(
     from onnxproof.pipeline._created import removed_on_user_error
     from onnxproof.pipeline._export import eval_mode_kept, export_step, output_path
     from onnxproof.pipeline._generation import generation_step
+    from onnxproof.pipeline._preflight import check_opset
     from onnxproof.pipeline._verdict import finish
     from onnxproof.pipeline._verify import open_data_step
 
     export_options, verify_options, data_options = split_keywords(keywords)
     _check_cheap(verify_options, data_options)  # before the model loads
+    check_opset(export_options.opset)
     loaded, specs = prepare(model, example_inputs, inputs, weights)
     ctx = RunContext(loaded, specs, export_options, verify_options, data_options)
     open_data_step(ctx)  # bad data fails before the expensive export
@@ -207,9 +211,11 @@ def _check_cheap(options: VerifyOptions, data: DataOptions | None = None) -> Non
     """What can be refused before any work: the seed, a repro folder that is not ours, a
     number of generation steps that would compare nothing."""
     from onnxproof.data.synthetic import check_seed
+    from onnxproof.pipeline._preflight import check_runtime_names
     from onnxproof.report.repro import check_repro_target
 
     check_seed(options.seed)
+    check_runtime_names(options.runtimes)
     if isinstance(options.repro, str | Path):
         check_repro_target(options.repro)
     if options.save_inputs is not None:
@@ -226,6 +232,7 @@ def _check_cheap(options: VerifyOptions, data: DataOptions | None = None) -> Non
 
 def verify_file(ctx: RunContext, path: str) -> None:
     """Check the file, then parity, determinism, data and localization on one pair of sessions."""
+    from onnxproof.pipeline._fits import check_inputs_fit, check_outputs_fit
     from onnxproof.pipeline._masked import masked_rows_step
     from onnxproof.pipeline._repro import repro_step
     from onnxproof.pipeline._verify import (
@@ -238,7 +245,12 @@ def verify_file(ctx: RunContext, path: str) -> None:
     )
 
     check_step(ctx, path)
+    given = ctx.export is None  # verify: a file made elsewhere, which may not fit the model
+    if given and ctx.check is not None and ctx.check.info is not None:
+        check_inputs_fit(ctx.specs, ctx.check.info.inputs, path)
     with opened(ctx, path) as sessions:
+        if given:
+            check_outputs_fit(ctx, sessions, path)
         parity_step(ctx, sessions)
         masked_rows_step(ctx, sessions)
         determinism_step(ctx, sessions)

@@ -33,8 +33,10 @@ def bench(
     from onnxproof import environment
     from onnxproof.pipeline._context import prepare
     from onnxproof.pipeline._export import eval_mode_kept
+    from onnxproof.pipeline._preflight import check_runtime_names
 
     options = options or BenchOptions()
+    check_runtime_names(options.runtimes)
     if model is None and onnx_path is None:
         raise UsageError("bench needs a model, an ONNX file, or both")
     if model is None and "torch-compile" in options.runtimes:

@@ -307,7 +307,13 @@ def determinism_step(ctx: RunContext, sessions: Sessions) -> None:
 
 def open_data_step(ctx: RunContext) -> None:
     """Open the representative data before any expensive work, so bad data fails fast."""
-    from onnxproof.data.files import ImageSpec, iter_batches, open_data, probe
+    from onnxproof.data.files import (
+        ImageSpec,
+        check_image_spec_applies,
+        iter_batches,
+        open_data,
+        probe,
+    )
     from onnxproof.engines import ENGINES
     from onnxproof.pipeline._generation import GENERATION_TASKS
     from onnxproof.verification.dataset import TASK_TOPK
@@ -320,6 +326,8 @@ def open_data_step(ctx: RunContext) -> None:
         raise UsageError(f"unknown engine {options.engine!r}", hint=f"use {' or '.join(ENGINES)}")
     if options.data is None:
         return
+    if options.image_spec is not None:
+        check_image_spec_applies(options.data)
     if options.engine == "ray":
         from onnxproof.engines.ray import prepare
 

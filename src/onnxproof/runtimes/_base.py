@@ -30,6 +30,17 @@ class Signature(NamedTuple):
     outputs: tuple[str, ...]
 
 
+class OutputCountMismatch(ValueError):
+    """The PyTorch model returned another number of tensors than the ONNX file has outputs."""
+
+    def __init__(self, returned: int, expected: int) -> None:
+        super().__init__(
+            f"the PyTorch model returned {returned} tensors; the ONNX file has {expected} outputs"
+        )
+        self.returned = returned
+        self.expected = expected
+
+
 class Session(abc.ABC):
     """A loaded model in one runtime; a context manager that releases it on exit."""
 

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from onnxproof.binding import bind_inputs
-from onnxproof.runtimes._base import Availability, Runtime, Session
+from onnxproof.runtimes._base import Availability, OutputCountMismatch, Runtime, Session
 
 
 def flatten_outputs(outputs: Any) -> list[tuple[str, Any]]:
@@ -136,10 +136,7 @@ class TorchSession(Session):
             result = self._module(*args, **kwargs)
         values = list(tensor_outputs(result).values())
         if len(values) != len(self._outputs):
-            raise ValueError(
-                f"the PyTorch model returned {len(values)} tensors; the ONNX file has "
-                f"{len(self._outputs)} outputs"
-            )
+            raise OutputCountMismatch(len(values), len(self._outputs))
         return {n: to_numpy(v) for n, v in zip(self._outputs, values, strict=True)}
 
 
