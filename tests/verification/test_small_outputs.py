@@ -58,11 +58,13 @@ class NoiseByDesign(nn.Module):
 
 
 def test_rule_thresholds() -> None:
-    assert small_output_diverged(1e-5, 0.5, 1e-4)
-    assert not small_output_diverged(1e-5, SMALL_OUTPUT_REL_L2 / 2, 1e-4)
-    assert not small_output_diverged(1e-3, 0.5, 1e-4)  # large enough for the elementwise test
-    assert not small_output_diverged(0.0, float("inf"), 1e-4)  # an all-zero reference: no scale
+    assert small_output_diverged(1e-5, 0.5, 1e-4, reference_noise=0.0)
+    assert not small_output_diverged(1e-5, SMALL_OUTPUT_REL_L2 / 2, 1e-4, reference_noise=0.0)
+    assert not small_output_diverged(1e-3, 0.5, 1e-4, reference_noise=0.0)  # elementwise holds
+    assert not small_output_diverged(0.0, float("inf"), 1e-4, reference_noise=0.0)  # no scale
     assert not small_output_diverged(None, None, 1e-4)
+    # no noise measure (token ids only): float noise cannot be told from a divergence
+    assert not small_output_diverged(1e-5, 1.1, 1e-4)
     # an output that is noise by design: the threshold rises to 10x its own noise
     assert not small_output_diverged(1e-7, 1.5, 1e-4, reference_noise=1.0)
     assert small_output_diverged(1e-5, 0.5, 1e-4, reference_noise=1e-7)
@@ -138,3 +140,54 @@ def test_tiny_output_half_off_fails_on_data(tmp_path: Path) -> None:
     assert report.to_dict()["data"]["outputs"][0]["small_output_diverged"] is True
     found = [f for f in report.findings if f.code == "small-output-mismatch"]
     assert len(found) == 2  # on the generated cases and on the data
+
+
+class _IdsNormSum(torch.nn.Module):
+    """Token ids only: the sum of a LayerNorm's outputs is float noise, and no float input can
+    be nudged to measure it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.embed = torch.nn.Embedding(50, 16)
+        self.norm = torch.nn.LayerNorm(16)
+
+    def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
+        return self.norm(self.embed(input_ids)).sum(-1)
+
+
+class _MaskedPool(torch.nn.Module):
+    """A masked mean-pool read with ``mask.bool()`` and a 1e-5 head; ``wrong`` is 1.5x off."""
+
+    def __init__(self, wrong: bool = False) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.head = torch.nn.Linear(8, 2)
+        with torch.no_grad():
+            self.head.weight.mul_(1e-5)
+            self.head.bias.zero_()
+        self.wrong = wrong
+
+    def forward(self, x: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        keep = attention_mask.bool().unsqueeze(-1)
+        pooled = (x * keep).sum(1) / keep.sum(1).clamp(min=1)
+        out = self.head(pooled)
+        return out * 1.5 if self.wrong else out
+
+
+def test_token_id_model_whose_output_is_float_noise_passes(tmp_path: Path) -> None:
+    report = onnxproof.run(
+        _IdsNormSum(), inputs=["input_ids:int64[batch,seq=6]{0..49}"], output=tmp_path / "i.onnx"
+    )
+    assert report.status == "pass", [f.message for f in report.findings]
+
+
+def test_a_float_mask_is_not_nudged_into_a_false_noise_measure(tmp_path: Path) -> None:
+    """One ulp on a float 0/1 mask flips what .bool() reads: the 'noise' became the mask
+    flipping and raised the threshold past a 1.5x error."""
+    path = tmp_path / "wrong.onnx"
+    inputs = ["x:float32[batch,seq=6,8]", "attention_mask:float32[batch,seq]{mask}"]
+    onnxproof.export(_MaskedPool(wrong=True), inputs=inputs, output=path)
+    report = onnxproof.verify(_MaskedPool(), path, inputs=inputs)
+    assert report.status == "fail"
+    assert any(f.code == "small-output-mismatch" for f in report.findings)

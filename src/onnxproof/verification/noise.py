@@ -36,14 +36,26 @@ def small_outputs(expected: Mapping[str, np.ndarray], policy: TolerancePolicy) -
     return names
 
 
+def nudgeable(array: np.ndarray) -> bool:
+    """A float input with a value that is not a whole number. Whole-number floats are masks,
+    positions or counts: a model reads them with ``.bool()`` or ``.long()``, where one ulp flips
+    a 0 to True or a 1 to 0, which is not float noise."""
+    if array.dtype.kind != "f" or array.size == 0:
+        return False
+    values = array.astype(np.float64)
+    finite = values[np.isfinite(values)]
+    return bool(finite.size) and not bool(np.all(finite == np.round(finite)))
+
+
 def nudged(feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Every float input moved by one ulp, up or down at random (a uniform relative nudge could
-    be undone by a scale-invariant model, such as a normalization of the inputs)."""
+    """Every float input that holds fractions moved by one ulp, up or down at random (a uniform
+    relative nudge could be undone by a scale-invariant model, such as a normalization of the
+    inputs)."""
     rng = np.random.default_rng(_SEED)
     moved = {}
     for name, value in feeds.items():
         array = np.asarray(value)
-        if array.dtype.kind != "f" or array.size == 0:
+        if not nudgeable(array):
             moved[name] = array
             continue
         sign = rng.choice(np.array([-1.0, 1.0], dtype=array.dtype), size=array.shape)
@@ -59,8 +71,8 @@ def reference_noise(
 ) -> dict[str, tuple[float, float]]:
     """For each of ``names``: (sum of squared change, sum of squared reference) over the elements
     finite in both runs. Empty when the reference refuses the nudged inputs."""
-    if not names:
-        return {}
+    if not names or not any(nudgeable(np.asarray(v)) for v in feeds.values()):
+        return {}  # nothing to nudge: no measure
     try:
         again = reference.infer(nudged(feeds))
     except Exception as exc:  # no estimate: the output is judged without one

@@ -110,9 +110,13 @@ def small_output_diverged(
     reference_noise: float | None = None,
 ) -> bool:
     """An output at or below its atol in scale whose relative L2 error says it diverges: above
-    ``SMALL_OUTPUT_REL_L2`` and above ``NOISE_MARGIN`` times its own noise (None: not measured).
-    An all-zero reference (scale 0) has no scale to be relative to: the elementwise test holds."""
+    ``SMALL_OUTPUT_REL_L2`` and above ``NOISE_MARGIN`` times its own noise. An all-zero reference
+    (scale 0) has no scale to be relative to, and without a noise measure (no float input to
+    nudge, or PyTorch refused the nudged inputs) float noise cannot be told from a divergence:
+    the elementwise test holds alone."""
     if reference_rms is None or rel_l2_error is None or not reference_rms > 0:
+        return False
+    if reference_noise is None:
         return False
     threshold = max(SMALL_OUTPUT_REL_L2, NOISE_MARGIN * (reference_noise or 0.0))
     return reference_rms <= atol and rel_l2_error > threshold
