@@ -122,6 +122,10 @@ def test_excuse_needs_every_difference_at_padding() -> None:
     assert kept is not None
     swapped = excuse_padded("o", got, ref, padded, atol=1e-4, rtol=1e-3, dims=("seq", "batch", 2))
     assert swapped is None
+    # a pooled [batch, hidden] output whose static hidden size equals the mask's seq: the file
+    # does not name the dim as the mask's, so nothing is excused
+    pooled = excuse_padded("o", got, ref, padded, atol=1e-4, rtol=1e-3, dims=("batch", 3, 2))
+    assert pooled is None
     # integer outputs (token ids at each position) compare exactly, padding excused alike
     ids = np.zeros((2, 3), dtype=np.int64)
     excused = excuse_padded("ids", ids + padding, ids, padded, atol=0.0, rtol=0.0)

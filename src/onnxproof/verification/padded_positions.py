@@ -47,10 +47,12 @@ class PaddingMask:
             return False
         if dims is None or len(dims) < 2:
             return True
-        return all(
-            not isinstance(d, str) or d == mine
-            for d, mine in zip(dims[:2], self.dim_names, strict=True)
-        )
+        batch, seq = dims[0], dims[1]
+        if isinstance(batch, str) and batch != self.dim_names[0]:
+            return False
+        # The sequence dim must be the mask's by name: a static size that happens to equal it
+        # (a pooled [batch, hidden] output with hidden == seq) is another axis.
+        return isinstance(seq, str) and seq == self.dim_names[1]
 
 
 @dataclass(frozen=True)
