@@ -43,10 +43,18 @@ def test_save_inputs_at_the_output_path_is_refused_before_any_work(
     assert result.exit_code == 2, result.stdout + result.stderr
     assert "--save-inputs" in result.stderr and "would overwrite the output" in result.stderr
     assert list(tmp_path.iterdir()) == []
-    # an output inside the folder would be read back as a case by --data
-    result = _run(cli, "-o", str(tmp_path / "sv" / "m.onnx"), "--save-inputs", str(tmp_path / "sv"))
-    assert result.exit_code == 2 and "should hold the saved cases alone" in result.stderr
-    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_model_and_reports_may_sit_beside_the_saved_cases(cli: Any, tmp_path: Path) -> None:
+    """--data on the folder reads arrays and images only: the run's own files beside the cases
+    are not read back, so the folder is not refused for them."""
+    folder = tmp_path / "sv"
+    model, report = folder / "m.onnx", folder / "r.json"
+    result = _run(cli, "-o", str(model), "--json", str(report), "--save-inputs", str(folder))
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert model.is_file() and report.is_file() and (folder / "case-000.npz").is_file()
+    again = _run(cli, "-o", str(tmp_path / "n.onnx"), "--data", str(folder))
+    assert again.exit_code == 0, again.stdout + again.stderr
 
 
 def test_save_inputs_into_the_data_folder_is_refused(cli: Any, tmp_path: Path) -> None:

@@ -96,6 +96,11 @@ def test_options_that_do_not_apply_are_refused(tmp_path: Path) -> None:
             assert result.exit_code == 2, (command, extra, result.output)
             assert expected in _one_error(result.stderr), result.stderr
             assert not out.exists()
+    # The defaults given explicitly (a wrapper that always passes them) ask for nothing unusual.
+    result = _invoke(
+        "run", ref("SimpleNet"), "-o", str(out), "--engine", "local", "--batch-size", "32"
+    )
+    assert result.exit_code == 0, result.output
 
 
 def _model_file(tmp_path: Path, body: str, name: str = "net") -> Path:

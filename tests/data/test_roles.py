@@ -12,7 +12,7 @@ from onnxproof.specs import parse_input_spec, parse_input_specs
 
 
 @pytest.mark.parametrize("dtype", ["int64", "bool", "float32"])
-def test_padding_mask_rows_are_prefixes_of_ones(dtype: str) -> None:
+def test_padding_mask_rows_are_padded_right_then_left(dtype: str) -> None:
     rng = np.random.default_rng(0)
     mask = padding_mask((64, 3, 9), np.dtype(dtype), rng)
     assert mask.dtype == np.dtype(dtype) and mask.shape == (64, 3, 9)
@@ -20,8 +20,11 @@ def test_padding_mask_rows_are_prefixes_of_ones(dtype: str) -> None:
     lengths = rows.sum(axis=1)
     assert lengths.min() >= 1  # never a row of zeros
     assert lengths.max() == 9 and len(set(lengths.tolist())) > 3  # lengths vary up to seq
-    for row, length in zip(rows, lengths, strict=True):
-        assert row[:length].all() and not row[length:].any()
+    for index, (row, length) in enumerate(zip(rows, lengths, strict=True)):
+        if index % 2 == 0:  # ones, then zeros
+            assert row[:length].all() and not row[length:].any()
+        else:  # every second row padded on the left: zeros, then ones
+            assert row[9 - length :].all() and not row[: 9 - length].any()
 
 
 def test_generated_cases_use_the_role() -> None:
@@ -36,7 +39,8 @@ def test_generated_cases_use_the_role() -> None:
         mask, positions = case.feeds["attention_mask"], case.feeds["position_ids"]
         if mask.shape[-1]:
             assert mask.sum(axis=-1).min() >= 1
-            assert (np.diff(mask, axis=-1) <= 0).all()  # ones, then zeros
+            assert (np.diff(mask[0::2], axis=-1) <= 0).all()  # ones, then zeros
+            assert (np.diff(mask[1::2], axis=-1) >= 0).all()  # left-padded: zeros, then ones
         assert (positions == np.arange(positions.shape[-1])).all()
 
 
@@ -104,7 +108,8 @@ def test_fully_masked_zeroes_only_the_first_row() -> None:
 
 def test_pad_role_marks_padding_on_the_right() -> None:
     """True marks padding (PyTorch's key_padding_mask): each row False for the tokens, then True
-    for the padding; never a row of only padding except the fully masked case's first row."""
+    for the padding (every second row the other way round); never a row of only padding except
+    the fully masked case's first row."""
     specs = parse_input_specs(["x:float32[batch,seq=6,4]", "src_key_padding_mask:bool[batch,seq]"])
     rows = []
     for case in synthetic_cases(specs):
@@ -113,10 +118,13 @@ def test_pad_role_marks_padding_on_the_right() -> None:
         if not mask.shape[-1]:
             continue
         assert (~mask).sum(axis=-1).min() >= 1  # a token in every row
-        assert (np.diff(mask.astype(np.int64), axis=-1) >= 0).all()  # tokens, then padding
+        steps = np.diff(mask.astype(np.int64), axis=-1)
+        assert (steps[0::2] >= 0).all()  # tokens, then padding
+        assert (steps[1::2] <= 0).all()  # every second row: padding, then tokens
         rows.extend(mask.reshape(-1, mask.shape[-1]).tolist())
-    # right padding is exercised (a padded row with tokens first), as is a row with none
+    # right and left padding are exercised, as is a row with none
     assert any(row[0] is False and row[-1] is True for row in rows)
+    assert any(row[0] is True and row[-1] is False for row in rows)
     assert any(not any(row) for row in rows)
     feeds = next(iter(synthetic_cases(specs))).feeds
     masked = fully_masked(feeds, specs)["src_key_padding_mask"]

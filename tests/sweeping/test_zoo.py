@@ -160,3 +160,30 @@ def test_a_module_found_on_the_path_outside_installed_packages_is_hashed(
     assert key is not None
     helper.write_text("def act(x):\n    return x * 3\n")
     assert cache_key(load_zoo(zoo).models[0]) != key
+
+
+def test_data_defaults_apply_to_the_models_with_data_only(tmp_path: Path) -> None:
+    """[defaults] batch_size/task with one model that has data and one that has none: the
+    data-less model runs without them (onnxproof run refuses them without --data)."""
+    import numpy as np
+
+    np.savez(tmp_path / "d.npz", x=np.zeros((4, 4), dtype=np.float32))
+    (tmp_path / "net.py").write_text(
+        "import torch\n\nclass Net(torch.nn.Module):\n    def forward(self, x):\n"
+        "        return x * 2\n"
+    )
+    (tmp_path / "zoo.toml").write_text(
+        '[defaults]\nbatch_size = 4\nmax_samples = 8\ntask = "classification"\n\n'
+        '[[model]]\nname = "with"\nmodel = "net.py:Net"\ninputs = ["x:float32[batch,4]"]\n'
+        'data = "d.npz"\n\n'
+        '[[model]]\nname = "without"\nmodel = "net.py:Net"\ninputs = ["x:float32[batch,4]"]\n'
+    )
+    with_data, without = load_zoo(tmp_path / "zoo.toml").models
+    assert with_data.options["batch_size"] == 4 and with_data.options["task"] == "classification"
+    assert not {"batch_size", "max_samples", "task"} & set(without.options)
+    (tmp_path / "bad.toml").write_text(
+        '[[model]]\nname = "m"\nmodel = "net.py:Net"\ninputs = ["x:float32[batch,4]"]\n'
+        "batch_size = 4\n"
+    )
+    with pytest.raises(UsageError, match="key 'batch_size' needs 'data'"):
+        load_zoo(tmp_path / "bad.toml")

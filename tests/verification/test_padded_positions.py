@@ -197,3 +197,38 @@ def test_transformer_encoder_divergence_at_tokens_fails(tmp_path: Path) -> None:
     assert report.data is not None and not report.data.passed
     assert report.verification is not None and not report.verification.passed
     assert not _padded_findings(report)
+
+
+class CausalAttention(nn.Module):
+    """Causal self-attention under a padding mask; ``ignore_mask`` builds the allowed set from
+    ``attention_mask >= 0``, so the mask never masks anything."""
+
+    def __init__(self, ignore_mask: bool = False) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.emb = nn.Embedding(50, 16)
+        self.q, self.k, self.v = nn.Linear(16, 16), nn.Linear(16, 16), nn.Linear(16, 16)
+        self.ignore_mask = ignore_mask
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        h = self.emb(input_ids)
+        scores = self.q(h) @ self.k(h).transpose(1, 2) / 4.0
+        size = scores.shape[-1]
+        causal = torch.ones(size, size, dtype=torch.bool).tril()[None]
+        seen = attention_mask[:, None, :] >= 0 if self.ignore_mask else attention_mask[:, None, :]
+        allowed = causal & seen.bool()
+        scores = scores.masked_fill(~allowed, torch.finfo(scores.dtype).min)
+        return torch.softmax(scores, -1) @ self.v(h)
+
+
+def test_a_file_that_ignores_the_mask_of_a_causal_model_fails(tmp_path: Path) -> None:
+    """With right padding alone no token of a causal model sees a padded position, so a file
+    that drops the mask differed only at padding and was excused: left-padded rows expose it."""
+    inputs = ["input_ids:int64[batch,seq=8]{0..49}", "attention_mask:int64[batch,seq]{mask}"]
+    path = tmp_path / "wrong.onnx"
+    onnxproof.export(CausalAttention(ignore_mask=True), inputs=inputs, output=path)
+    report = onnxproof.verify(CausalAttention(), path, inputs=inputs)
+    assert report.status == "fail"
+    assert any(f.code == "output-mismatch" for f in report.findings)
+    faithful = onnxproof.run(CausalAttention(), inputs=inputs, output=tmp_path / "ok.onnx")
+    assert faithful.status == "pass", [f.message for f in faithful.findings]

@@ -33,12 +33,17 @@ _DATA_ONLY = (
 
 
 def _given(name: str) -> bool:
-    """True when the user set the option (command line or environment), not its default."""
+    """True when the user set the option (command line or environment) to something other than
+    its default: a wrapper that always passes ``--engine local`` asks for nothing unusual."""
     ctx = click.get_current_context(silent=True)
     if ctx is None:
         return False
     source = ctx.get_parameter_source(name)
-    return source not in (None, click.core.ParameterSource.DEFAULT)
+    if source in (None, click.core.ParameterSource.DEFAULT):
+        return False
+    param = next((p for p in ctx.command.params if p.name == name), None)
+    default = param.get_default(ctx) if param is not None else None
+    return default is None or ctx.params.get(name) != default
 
 
 def check_applicable(options: dict[str, Any], *, command: str) -> None:

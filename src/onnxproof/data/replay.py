@@ -29,6 +29,13 @@ MANIFEST = ".cases.json"
 _CASE_NAME = re.compile(r"case-\d{3,}\.npz")
 
 
+def _read_as_data(path: Path) -> bool:
+    from onnxproof.data.files import ARRAY_SUFFIXES
+    from onnxproof.data.images import IMAGE_SUFFIXES
+
+    return path.suffix.lower() in (*ARRAY_SUFFIXES, *IMAGE_SUFFIXES)
+
+
 def check_save_target(
     folder: str | os.PathLike[str],
     *,
@@ -36,9 +43,10 @@ def check_save_target(
     outputs: Sequence[str | os.PathLike[str] | None] = (),
 ) -> None:
     """Refuse, before any work, a ``--save-inputs`` folder the cases must not go to: a file, the
-    ``--data`` path or a path inside it (or holding it), an output's path, a path under one or a
-    folder holding one, or a non-empty folder that is not an earlier ``--save-inputs`` folder.
-    Raises UsageError."""
+    ``--data`` path or a path inside it (or holding it), an output's path or a path under one, a
+    folder that would hold an output ``--data`` reads (an array or image file), or a non-empty
+    folder that is not an earlier ``--save-inputs`` folder. Reports and the model beside the
+    cases are fine: ``--data`` on the folder reads arrays and images only. Raises UsageError."""
     target = Path(folder)
     real = Path(os.path.realpath(target))
     hint = "pass --save-inputs a new or empty folder of its own"
@@ -58,8 +66,8 @@ def check_save_target(
             raise UsageError(
                 f"--save-inputs {target} would overwrite the output {output}", hint=hint
             )
-        if real in taken.parents:
-            # --data reads every file of the folder: the output would be replayed as a case
+        if real in taken.parents and _read_as_data(taken):
+            # --data on the folder would read it back as a case
             raise UsageError(
                 f"the output {output} would be written into --save-inputs {target}, which "
                 "should hold the saved cases alone",

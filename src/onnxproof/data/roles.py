@@ -1,7 +1,7 @@
 """Data for inputs with a role: padding masks (tokens, then padding) and position ids (0, 1, ...).
 
-A padding mask marks, per row, which positions hold tokens: a prefix of tokens, then padding on
-the right. With the ``mask`` role 1 marks a token (ones, then zeros); with the ``pad`` role 1
+A padding mask marks, per row, which positions hold tokens: tokens, then padding on the right,
+and every second row padded on the left instead. With the ``mask`` role 1 marks a token (ones, then zeros); with the ``pad`` role 1
 (True) marks padding (zeros, then ones), as PyTorch's ``key_padding_mask`` reads it. A mask drawn
 at random (0..9, or all ones) would either mean nothing to the model or never exercise the
 padded positions at all.
@@ -15,19 +15,24 @@ from onnxproof.specs import MASK_ROLES, TensorSpec
 
 
 def padding_mask(shape: tuple[int, ...], dtype: np.dtype, rng: np.random.Generator) -> np.ndarray:
-    """Each row along the last dim: ones for a length drawn in [1, len], then zeros.
+    """Each row along the last dim: ones for a length drawn in [1, len], then zeros; every
+    second row padded on the left instead (zeros, then the ones).
 
-    No row is all zeros (a fully masked row is its own degenerate case, see ``fully_masked``);
-    a row of length 0 is empty.
+    Left padding is what batched decoding feeds, and the only way a file that ignores the mask
+    shows at token positions in a causal model: with right padding alone no token sees a padded
+    position. No row is all zeros (a fully masked row is its own degenerate case, see
+    ``fully_masked``); a row of length 0 is empty.
     """
     if not shape:
         return np.ones((), dtype=dtype)
     rows, length = shape[:-1], shape[-1]
     if length == 0:
         return np.zeros(shape, dtype=dtype)
-    lengths = rng.integers(1, length, size=rows, endpoint=True)
+    lengths = np.expand_dims(rng.integers(1, length, size=rows, endpoint=True), -1)
     positions = np.arange(length)
-    return np.asarray(positions < np.expand_dims(lengths, -1)).astype(dtype)
+    left = np.expand_dims(np.arange(int(np.prod(rows))).reshape(rows) % 2 == 1, -1)
+    held = np.where(left, positions >= length - lengths, positions < lengths)
+    return np.asarray(held).astype(dtype)
 
 
 def token_positions(mask: np.ndarray, role: str) -> np.ndarray:

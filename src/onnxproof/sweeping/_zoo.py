@@ -117,6 +117,8 @@ _OPTIONS: dict[str, Callable[[Any], Any]] = {
     "image_spec": _text,
 }
 _PATH_KEYS = ("weights", "data")
+#: Keys that shape how 'data' is read or judged: `onnxproof run` refuses them without data.
+_DATA_KEYS = ("batch_size", "max_samples", "task", "image_spec")
 MODEL_KEYS = ("name", "model", *_OPTIONS)
 
 
@@ -204,6 +206,16 @@ def _model(
     reference = own.pop("model")
     own.pop("name")
     options = {**base, **own}
+    if "data" not in options:
+        for key in _DATA_KEYS:
+            if key in own:
+                raise UsageError(
+                    f"{where}: key {key!r} needs 'data': without it the generated cases are "
+                    "compared",
+                    hint=f"add data = 'PATH' or drop {key!r}",
+                )
+            # A default for the models that have data: this one has none.
+            options.pop(key, None)
     resolved, files = _reference(reference, folder, where)
     if files is not None:
         files += tuple(Path(options[k]) for k in _PATH_KEYS if k in options)
