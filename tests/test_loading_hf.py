@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import Any
 
@@ -187,3 +188,24 @@ def test_an_unknown_model_type_is_a_user_error(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2, result.output
     assert "nosuch" in result.output and "this is a bug" not in result.output
+
+
+def test_the_torchscript_exporter_gets_a_model_without_its_cache(tmp_path: Path) -> None:
+    """The TorchScript exporter passes every forward parameter by position: a
+    functools.partial(use_cache=False) collided with it ("got multiple values for argument
+    'use_cache'"), so no transformers model with a cache exported that way."""
+    from onnxproof.loading_hf import restore_cache, without_cache
+
+    model = _tiny("bert")
+    result = onnxproof.export(
+        model,
+        inputs=["input_ids:int64[batch,seq=6]{0..98}", "attention_mask:int64[batch,seq]"],
+        output=tmp_path / "b.onnx",
+        exporter="torchscript",
+    )
+    assert result.exporter == "torchscript", result.attempts
+    # The bound forward keeps the model's signature, use_cache defaulting to False.
+    without_cache(model)
+    assert inspect.signature(model.forward).parameters["use_cache"].default is False
+    restore_cache(model)
+    assert "forward" not in model.__dict__

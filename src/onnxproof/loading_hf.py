@@ -10,7 +10,6 @@ optional extra (``pip install 'onnxproof[transformers]'``); only this module imp
 
 from __future__ import annotations
 
-import functools
 import inspect
 import json
 from pathlib import Path
@@ -146,10 +145,45 @@ def without_cache(model: Any) -> None:
     if config is not None and getattr(config, "use_cache", False):
         config.use_cache = False
     forward = type(model).forward
-    if "use_cache" in inspect.signature(forward).parameters and not isinstance(
-        model.__dict__.get("forward"), functools.partial
+    bound = model.__dict__.get("forward")
+    if "use_cache" in inspect.signature(forward).parameters and not getattr(
+        bound, _NO_CACHE, False
     ):
-        model.forward = functools.partial(forward, model, use_cache=False)
+        model.forward = _forward_without_cache(forward.__get__(model))
+
+
+#: Marks the forward ``without_cache`` installed.
+_NO_CACHE = "_onnxproof_without_cache"
+
+
+def _forward_without_cache(method: Any) -> Any:
+    """``method`` with ``use_cache`` always False, under the same signature (its default False).
+
+    Not ``functools.partial(..., use_cache=False)``: the TorchScript exporter passes every
+    parameter of the signature by position, defaults included, and a partial's keyword then
+    collides with the positional value ("got multiple values for argument 'use_cache'").
+    """
+    signature = inspect.signature(method)
+    parameters = [
+        p.replace(default=False) if p.name == "use_cache" else p
+        for p in signature.parameters.values()
+    ]
+
+    varargs = any(p.kind is p.VAR_POSITIONAL for p in parameters)
+
+    def forward(*args: Any, **kwargs: Any) -> Any:
+        arguments = signature.bind_partial(*args, **kwargs)
+        arguments.arguments["use_cache"] = False
+        if varargs:
+            return method(*arguments.args, **arguments.kwargs)
+        # By name: transformers' forward decorators may set use_cache among the keywords.
+        named = dict(arguments.arguments)
+        extra = named.pop(next((p.name for p in parameters if p.kind is p.VAR_KEYWORD), ""), {})
+        return method(**named, **extra)
+
+    forward.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+    setattr(forward, _NO_CACHE, True)
+    return forward
 
 
 def restore_cache(model: Any) -> None:
