@@ -157,7 +157,8 @@ _NO_CACHE = "_onnxproof_without_cache"
 
 
 def _forward_without_cache(method: Any) -> Any:
-    """``method`` with ``use_cache`` always False, under the same signature (its default False).
+    """``method`` with ``use_cache`` False unless given, under the same signature (its default
+    False).
 
     Not ``functools.partial(..., use_cache=False)``: the TorchScript exporter passes every
     parameter of the signature by position, defaults included, and a partial's keyword then
@@ -173,7 +174,8 @@ def _forward_without_cache(method: Any) -> Any:
 
     def forward(*args: Any, **kwargs: Any) -> Any:
         arguments = signature.bind_partial(*args, **kwargs)
-        arguments.arguments["use_cache"] = False
+        # False unless the caller asks (the step model of a decoder asks for its cache).
+        arguments.arguments.setdefault("use_cache", False)
         if varargs:
             return method(*arguments.args, **arguments.kwargs)
         # By name: transformers' forward decorators may set use_cache among the keywords.
