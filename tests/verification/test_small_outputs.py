@@ -191,3 +191,28 @@ def test_a_float_mask_is_not_nudged_into_a_false_noise_measure(tmp_path: Path) -
     report = onnxproof.verify(_MaskedPool(), path, inputs=inputs)
     assert report.status == "fail"
     assert any(f.code == "small-output-mismatch" for f in report.findings)
+
+
+class _Rate(torch.nn.Module):
+    """1e-5 * exp(x): tiny on negative inputs, large on wide ones. ``wrong`` clamps x at 0 first,
+    which only the small (negative-draw) cases show."""
+
+    def __init__(self, wrong: bool = False) -> None:
+        super().__init__()
+        self.wrong = wrong
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return 1e-5 * torch.exp(x.clamp(min=0.0) if self.wrong else x)
+
+
+def test_a_divergence_in_the_small_cases_is_not_hidden_by_the_large_ones(tmp_path: Path) -> None:
+    path = tmp_path / "rate.onnx"
+    onnxproof.export(_Rate(wrong=True), inputs=["x:float32[batch,4]"], output=path)
+    report = onnxproof.verify(_Rate(), path, inputs=["x:float32[batch,4]"])
+    assert report.status == "fail"
+    (out,) = report.verification.outputs
+    assert out.small_output_diverged and out.small_case and "negative" in out.small_case
+    found = [f for f in report.findings if f.code == "small-output-mismatch"]
+    assert found and "larger cases' figures hide it" in found[0].message
+    faithful = onnxproof.run(_Rate(), inputs=["x:float32[batch,4]"], output=tmp_path / "ok.onnx")
+    assert faithful.status == "pass", [f.message for f in faithful.findings]

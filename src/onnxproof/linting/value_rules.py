@@ -71,7 +71,17 @@ def value_findings(output: _Judged, where: str, *, generated: bool = True) -> tu
                 "or inf; where the runtime gave the same, nothing was compared",
             )
         )
-    if output.small_output_diverged:
+    small_case = getattr(output, "small_case", None)
+    if output.small_output_diverged and small_case is not None:
+        findings.append(
+            make_finding(
+                "small-output-mismatch",
+                f"output {output.name!r} {where}: on {small_case}; the output is at or below "
+                f"atol {output.atol:g} there, so the elementwise test cannot see errors of its "
+                "size, and the larger cases' figures hide it",
+            )
+        )
+    elif output.small_output_diverged:
         findings.append(
             make_finding(
                 "small-output-mismatch",

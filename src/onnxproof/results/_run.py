@@ -125,6 +125,9 @@ class OutputParity(_Record):
     small_output_diverged: bool = False
     #: Cases not compared on this output because the reference was NaN in every element.
     cases_reference_nan: int = 0
+    #: The first case small next to atol on its own whose relative L2 error diverges, with its
+    #: figures, when the figures over every case did not show it (large cases hid it).
+    small_case: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -62,6 +62,10 @@ class _Running:
     #: Sums of squares of PyTorch's own change under a one-ulp nudge, and of its output there.
     noise_sq: float = 0.0
     noise_ref: float = 0.0
+    #: The first case whose own scale is at or below atol and whose relative L2 error says it
+    #: diverges, with its figures: judged per case too, since pooled figures let the large
+    #: cases hide a divergence in the small ones.
+    small_case: str | None = None
 
     def skip_nan_reference(self, size: int) -> None:
         self.cases_reference_nan += 1
@@ -132,7 +136,9 @@ def _record(name: str, r: _Running) -> OutputParity:
     rms = reference_rms(r.sq_ref, r.finite_pairs)
     all_nonfinite = r.elements == 0 and r.reference_nonfinite > 0
     noise = rel_l2(r.noise_sq, r.noise_ref) if r.noise_ref > 0 else None
-    small = r.judges_scale and small_output_diverged(rms, error, r.atol, noise)
+    small = r.judges_scale and (
+        small_output_diverged(rms, error, r.atol, noise) or r.small_case is not None
+    )
     return OutputParity(
         name=name,
         dtype=r.dtype,
@@ -156,6 +162,7 @@ def _record(name: str, r: _Running) -> OutputParity:
         reference_noise=noise,
         small_output_diverged=small,
         cases_reference_nan=r.cases_reference_nan,
+        small_case=r.small_case,
     )
 
 
@@ -226,12 +233,36 @@ def _run_case(
         if name in noise:
             running.noise_sq += noise[name][0]
             running.noise_ref += noise[name][1]
+            if running.judges_scale and _small_case_diverged(comparison, running, noise[name]):
+                failed.append(name)
+                if running.small_case is None:
+                    running.small_case = _small_case_text(case, comparison, noise[name])
+                continue
         if not comparison.passed:
             failed.append(name)
             if comparison.shape_error:
                 shape_errors.append(f"{name}: {comparison.shape_error}")
     error = "; ".join(shape_errors) if shape_errors else None
     return result(not failed, error, tuple(failed))
+
+
+def _small_case_diverged(
+    comparison: Comparison, running: _Running, noise: tuple[float, float]
+) -> bool:
+    rms = reference_rms(comparison.sq_ref, comparison.finite_pairs)
+    case_noise = rel_l2(*noise) if noise[1] > 0 else None
+    error = rel_l2(comparison.sq_diff, comparison.sq_ref)
+    return small_output_diverged(rms, error, running.atol, case_noise)
+
+
+def _small_case_text(case: Case, comparison: Comparison, noise: tuple[float, float]) -> str:
+    rms = reference_rms(comparison.sq_ref, comparison.finite_pairs) or 0.0
+    error = rel_l2(comparison.sq_diff, comparison.sq_ref)
+    sizes = ", ".join(f"{k}={v}" for k, v in case.sizes.items()) or "static"
+    return (
+        f"case {case.index} ({sizes}, {case.draw}): RMS {rms:.2e}, relative L2 error "
+        f"{error:.2e}, PyTorch's own noise {rel_l2(*noise):.2e}"
+    )
 
 
 def _all_nan(reference: np.ndarray) -> bool:

@@ -95,8 +95,9 @@ class TolerancePolicy:
 
     def judges_scale(self, name: str, dtype: str) -> bool:
         """Whether an output small next to its atol is also judged by relative L2 error: float
-        outputs without a tolerance of their own (``per_output``)."""
-        return dtype in DEFAULTS and name not in self.per_output
+        outputs whose atol is the default. A given ``--atol`` (or a tolerance of its own) states
+        the absolute error the user accepts: the elementwise test is then theirs alone."""
+        return dtype in DEFAULTS and name not in self.per_output and self.atol is None
 
     def headline(self) -> tuple[float, float]:
         """The float32 tolerance, shown as the run's tolerance in the report's summary."""
